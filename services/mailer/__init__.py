@@ -1,0 +1,1 @@
+"""Mailer: renders templates with hashtags, sends once over pooled SMTP, reports delivery."""

@@ -1,0 +1,38 @@
+"""Every event type the system knows, by its versioned type string."""
+
+from shared.contracts.actions import ActionChanged
+from shared.contracts.dunning import DunningStepRecorded
+from shared.contracts.email import EmailDelivered, EmailFailed, EmailRequested, ReplyReceived
+from shared.contracts.envelope import EventPayload
+from shared.contracts.receivables import (
+    ClientUpserted,
+    ItemsClosed,
+    ItemsDetached,
+    ItemsReattached,
+    ItemStatusChanged,
+    ItemStatusDefined,
+    ItemsUpserted,
+)
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    cls.type_name(): cls
+    for cls in (
+        ClientUpserted,
+        ItemsUpserted,
+        ItemsClosed,
+        ItemStatusChanged,
+        ItemStatusDefined,
+        ItemsDetached,
+        ItemsReattached,
+        ActionChanged,
+        DunningStepRecorded,
+        EmailRequested,
+        EmailDelivered,
+        EmailFailed,
+        ReplyReceived,
+    )
+}
+
+
+def payload_class(event_type: str) -> type[EventPayload] | None:
+    return EVENT_TYPES.get(event_type)

@@ -1,0 +1,74 @@
+"""MongoDB access: one client factory, Decimal stored as Decimal128, dates as ISO strings, transactions."""
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal, localcontext
+from typing import Any, TypeVar
+
+from bson.codec_options import TypeDecoder, TypeEncoder, TypeRegistry
+from bson.decimal128 import Decimal128, create_decimal128_context
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.platform.settings import MongoSettings
+
+T = TypeVar("T")
+_DECIMAL128_CONTEXT = create_decimal128_context()
+
+
+class DecimalEncoder(TypeEncoder):
+    """Money is Decimal in Python and Decimal128 in MongoDB, never a float."""
+
+    python_type = Decimal
+
+    def transform_python(self, value: Decimal) -> Decimal128:
+        with localcontext(_DECIMAL128_CONTEXT) as context:
+            return Decimal128(context.create_decimal(value))
+
+
+class Decimal128Decoder(TypeDecoder):
+    bson_type = Decimal128
+
+    def transform_bson(self, value: Decimal128) -> Decimal:
+        return value.to_decimal()
+
+
+class DateEncoder(TypeEncoder):
+    """A calendar date is stored as `YYYY-MM-DD`: sortable, and never confused with a timestamp."""
+
+    python_type = date
+
+    def transform_python(self, value: date) -> str:
+        return value.isoformat()
+
+
+TYPE_REGISTRY = TypeRegistry([DecimalEncoder(), Decimal128Decoder(), DateEncoder()])
+
+
+def create_mongo_client(settings: MongoSettings, *, appname: str) -> AsyncMongoClient:
+    """One client per event loop (PyMongo's rule); it connects lazily, nothing happens at import."""
+    return AsyncMongoClient(
+        settings.mongodb_url.get_secret_value(),
+        appname=appname,
+        tz_aware=True,
+        type_registry=TYPE_REGISTRY,
+        serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+        connectTimeoutMS=settings.mongodb_timeout_ms,
+    )
+
+
+def database_name(settings: MongoSettings, service: str) -> str:
+    return settings.mongodb_database or f"arf_{service}"
+
+
+async def run_in_transaction(
+    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
+) -> T:
+    """Run `work` in one transaction, retried on transient errors (so `work` must only touch MongoDB)."""
+    async with client.start_session() as session:
+        return await session.with_transaction(work)
+
+
+async def ping(db: AsyncDatabase[Any]) -> None:
+    await db.command("ping")

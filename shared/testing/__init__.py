@@ -1,0 +1,1 @@
+"""Test helpers every service's tests use: real infrastructure, isolation, in-process HTTP serving."""

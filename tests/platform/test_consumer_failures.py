@@ -1,0 +1,128 @@
+"""Redeliveries change nothing twice; poison messages go to the dead-letter topic and the consumer
+goes on; transient failures are retried; unknown types are ignored and counted."""
+
+import json
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import Stream, Topics
+from shared.testing.infra import Infrastructure
+from shared.testing.kafka import headers_of, produce, read_topic
+from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from tests.platform.probe import ProbeSettings, client_event, create_app
+
+
+async def received(infra: Infrastructure, isolation: Isolation) -> dict[str, dict]:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    try:
+        rows = await client[isolation.database("probe")].received.find().to_list()
+        return {row["client_id"]: row for row in rows}
+    finally:
+        await client.close()
+
+
+def envelope_bytes(client_id: str, name: str) -> tuple[bytes, dict[str, str]]:
+    envelope = Envelope.wrap(client_event(client_id, name), tenant_id="acme", key_id=client_id, source="/tests")
+    return envelope.model_dump_json().encode(), envelope.kafka_headers()
+
+
+@pytest.fixture
+def topics(isolation: Isolation) -> Topics:
+    return Topics(isolation.topic_prefix)
+
+
+async def metric(base_url: str, name: str, **labels: str) -> float:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        text = (await http.get("/metrics")).text
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            label_text = line[len(name) + 1 : line.index("}")]
+            parts = dict(part.split("=", 1) for part in label_text.split(","))
+            if all(parts.get(k) == f'"{v}"' for k, v in labels.items()) or not wanted:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class TestConsumerFailures:
+    async def test_redelivered_event_has_no_second_effect(self, infra: Infrastructure, isolation: Isolation,
+                                                          topics: Topics) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
+        async with serve_app(app) as base_url:
+            value, headers = envelope_bytes("dup", "Twice Ltd")
+            for _ in range(3):
+                await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:dup", headers=headers)
+            await eventually(lambda: metric(base_url, "arf_events_consumed_total", outcome="duplicate"),
+                             until=lambda n: n == 2)
+            rows = await received(infra, isolation)
+        assert rows["dup"]["times"] == 1
+
+    async def test_poison_messages_are_dead_lettered_with_their_error_and_the_consumer_goes_on(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
+        topic = topics(Stream.CLIENTS)
+        async with serve_app(app):
+            await produce(infra, topic, value=b"\x00not json", key=b"acme:p")
+            bad_payload = json.loads(envelope_bytes("p", "x")[0])
+            bad_payload["data"]["currency"] = "euros"
+            await produce(infra, topic, value=json.dumps(bad_payload).encode(), key=b"acme:p")
+            value, headers = envelope_bytes("p", "poison pill")
+            await produce(infra, topic, value=value, key=b"acme:p", headers=headers)
+            value, headers = envelope_bytes("p", "after the poison")  # same key: same partition, after them
+            await produce(infra, topic, value=value, key=b"acme:p", headers=headers)
+
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: "p" in r)
+            dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=3)
+
+        assert rows["p"]["envelope"]["data"]["name"] == "after the poison"
+        assert len(dead) == 3
+        errors = [headers_of(record)["dlq_error"] for record in dead]
+        assert errors[0].startswith("PermanentError: not an event envelope")
+        assert "currency" in errors[1]
+        assert errors[2] == "PermanentError: client p cannot be handled"
+        first = headers_of(dead[0])
+        assert first["dlq_consumer"] == "probe-recorder"
+        assert first["dlq_original_topic"] == topic
+        assert {"dlq_original_partition", "dlq_original_offset", "dlq_attempts", "dlq_event_id"} <= set(first)
+        assert dead[0].value == b"\x00not json"
+
+    async def test_transient_failures_are_retried_until_the_handler_passes(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe", consumer_max_attempts=5))
+        async with serve_app(app) as base_url:
+            value, headers = envelope_bytes("f", "flaky-2 Ltd")
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:f", headers=headers)
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: "f" in r)
+            failures = await metric(base_url, "arf_events_failed_total")
+        assert rows["f"]["times"] == 1
+        assert failures == 2
+
+    async def test_failures_past_the_retry_budget_are_dead_lettered(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe", consumer_max_attempts=3))
+        async with serve_app(app):
+            value, headers = envelope_bytes("g", "flaky-9 Ltd")
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:g", headers=headers)
+            dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=1)
+        assert headers_of(dead[0])["dlq_attempts"] == "3"
+        assert headers_of(dead[0])["dlq_error"] == "RuntimeError: flaky failure 3"
+
+    async def test_unknown_event_types_are_ignored_and_counted(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
+        async with serve_app(app) as base_url:
+            unknown = json.loads(envelope_bytes("u", "x")[0])
+            unknown["type"] = "arf.client.merged.v7"
+            await produce(infra, topics(Stream.CLIENTS), value=json.dumps(unknown).encode(), key=b"acme:u")
+            count = await eventually(
+                lambda: metric(base_url, "arf_events_consumed_total", outcome="unknown_type"), until=lambda n: n == 1
+            )
+        assert count == 1
