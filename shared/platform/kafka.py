@@ -45,6 +45,9 @@ def create_broker(settings: KafkaSettings, *, client_id: str, description: str) 
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
+        # topics are created with their partition count by ensure_topics; a publish to a missing
+        # topic must fail loudly rather than create it with the broker's defaults
+        allow_auto_create_topics=False,
         acks=acks,
         enable_idempotence=settings.kafka_enable_idempotence,
         ack_policy=AckPolicy.ACK,

@@ -87,6 +87,7 @@ class OutboxRelay:
             raise
         except Exception as exc:  # the relay must outlive any outage
             self._failures += 1
+            self._next_broker_check = 0.0  # after an outage, look for a reset broker before publishing
             if self._failures == 1:
                 log.warning("outbox relay cannot publish yet: %s", _one_line(exc))
             await asyncio.sleep(min(0.5 * 2 ** min(self._failures, 5), 10.0))

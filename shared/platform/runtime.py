@@ -200,7 +200,7 @@ class ServiceRuntime:
             db=self.db, outbox=self.outbox, publisher=self.publisher, settings=self.settings,
             metrics=self.metrics, clock=self.clock, owner=self.instance,
             topics_to_ensure=self.topics.all_with_dead_letters(),
-            marker_topic=f"{self.settings.kafka_topic_prefix}arf._relay.{self.name}",
+            marker_topic=f"{self.settings.kafka_topic_prefix}arf._relay.{self.db.name}",
         )
         for worker in [self.relay.run, *self._workers]:
             self._tasks.append(asyncio.create_task(_forever(worker), name=f"{self.name}-{worker.__qualname__}"))

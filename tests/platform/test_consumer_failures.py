@@ -126,3 +126,28 @@ class TestConsumerFailures:
                 lambda: metric(base_url, "arf_events_consumed_total", outcome="unknown_type"), until=lambda n: n == 1
             )
         assert count == 1
+
+
+class TestDeadLetterReplay:
+    async def test_replayed_dead_letters_reach_their_consumer_again(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        import subprocess
+        import sys
+
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe", consumer_max_attempts=2))
+        async with serve_app(app):
+            value, headers = envelope_bytes("r", "flaky-2 Ltd")  # fails twice: dead-lettered after 2 attempts
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:r", headers=headers)
+            await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=1)
+            assert "r" not in await received(infra, isolation)
+            result = subprocess.run(
+                [sys.executable, "-m", "shared.platform.dlq", "replay", "--topic",
+                 topics.dead_letter(Stream.CLIENTS), "--group", "probe-recorder"],
+                env={"ARF_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"},
+                capture_output=True, text=True, timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.startswith("replayed 1 of 1 dead letters")
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: "r" in r)
+        assert rows["r"]["times"] == 1
