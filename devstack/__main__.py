@@ -6,6 +6,7 @@ the infrastructure. Data lives under .data/ and survives a restart.
 """
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -43,6 +44,7 @@ def up() -> int:
             process.wait_for_port(60)
         for process in apps:
             process.start()
+        _write_pids(config, infra + apps)
         return asyncio.run(_run(config, apps, started))
     except RuntimeError as exc:
         say(f"make up: {exc}")
@@ -106,6 +108,12 @@ def _banner(config: StackConfig, token: str) -> None:
         "Press Ctrl-C to stop.",
     ]
     say("\n".join(lines))
+
+
+def _write_pids(config: StackConfig, processes: list[ManagedProcess]) -> None:
+    """For operators (and the tests): which processes this run started."""
+    pids = {process.name: process.process.pid for process in processes if process.process}
+    (config.data_dir / "pids.json").write_text(json.dumps(pids, indent=2))
 
 
 def _stop_all(apps: list[ManagedProcess], infra: list[ManagedProcess]) -> None:
