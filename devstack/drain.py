@@ -26,8 +26,8 @@ async def subscriptions(service_urls: list[str]) -> set[tuple[str, str]]:
             spec = (await http.get(f"{url}/asyncapi.json")).json()
             for name, operation in (spec.get("operations") or {}).items():
                 if operation.get("action") == "receive" and ":" in name:
-                    group, topic = name.split(":", 1)
-                    pairs.add((group, topic))
+                    group, topics = name.split(":", 1)  # the runtime titles subscribers "<group>:<t1>,<t2>"
+                    pairs.update((group, topic) for topic in topics.split(","))
     return pairs
 
 
