@@ -47,6 +47,7 @@ class StepRecord(BaseModel):
 
     record_id: str
     group_key: str
+    group_base: str
     tenant_id: str
     client_id: str
     scenario_code: str
@@ -81,16 +82,26 @@ class GroupDecision:
     email: EmailRequested | None = None
 
 
-def group_key(tenant_id: str, client_id: str, scenario_code: str, step_code: str, day: date, sequence: int = 1) -> str:
-    """Names one (client, step, day) group; a second group the same day (new items) gets a sequence."""
-    key = f"{tenant_id}|{client_id}|{scenario_code}|{step_code}|{day.isoformat()}"
-    return key if sequence == 1 else f"{key}|{sequence}"
+def group_base(tenant_id: str, client_id: str, scenario_code: str, step_code: str, day: date) -> str:
+    """Names one (client, step, day): the idempotency key of the email that step sends that day."""
+    return f"{tenant_id}|{client_id}|{scenario_code}|{step_code}|{day.isoformat()}"
+
+
+def next_group_key(base: str, used: set[str]) -> str:
+    """The base key, or base|2, base|3… when items of the client came due later the same day."""
+    if base not in used:
+        return base
+    sequence = 2
+    while f"{base}|{sequence}" in used:
+        sequence += 1
+    return f"{base}|{sequence}"
 
 
 def decide_group(
     due: Sequence[ItemDue],
     *,
     key: str,
+    base_key: str,
     tenant_id: str,
     client: ClientState,
     scenario: Scenario,
@@ -112,7 +123,7 @@ def decide_group(
         else:
             suppressed[why_not.reason].append((entry, why_not))
             decision.item_updates[entry.item.item_id] = {"next_step": None if entry.item.closed else next_code}
-    base = dict(group_key=key, tenant_id=tenant_id, client_id=client.client_id, scenario_code=scenario.code,
+    base = dict(group_key=key, group_base=base_key, tenant_id=tenant_id, client_id=client.client_id, scenario_code=scenario.code,
                 scenario_version=scenario.version, step_code=step.code, step_name=step.name, step_type=step.type,
                 offset_days=step.offset_days, due_on=today, recorded_at=now)
     for reason, entries in suppressed.items():

@@ -60,7 +60,7 @@ def position_in(item: ItemState, scenario: Scenario) -> str | None:
     """The step the item would look at next under `scenario` (the same rule saving a scenario applies)."""
     if item.closed:
         return None
-    if item.scenario_code == scenario.code and (item.next_step is None or scenario.step(item.next_step)):
+    if item.scenario_code == scenario.code and item.next_step is not None and scenario.step(item.next_step):
         return item.next_step
     step = scenario.first_step_after(item.done_offset)
     return step.code if step else None

@@ -171,3 +171,11 @@ def ensure_valid(draft: ScenarioDraft) -> None:
     problems = validate_draft(draft)
     if problems:
         raise ScenarioInvalid(problems)
+
+
+def scenario_for(scenarios: list[Scenario], code: str | None) -> Scenario | None:
+    """The client's scenario when it names a known one, otherwise the tenant's default."""
+    by_code = {scenario.code: scenario for scenario in scenarios}
+    if code in by_code:
+        return by_code[code]
+    return next((s for s in scenarios if s.is_default), scenarios[0] if scenarios else None)
