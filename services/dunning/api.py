@@ -234,5 +234,6 @@ class RunRequest(BaseModel):
 async def run_scheduler(body: RunRequest, principal: Manager, deps: Api) -> dict[str, Any]:
     if not deps.test_mode:
         raise HTTPException(404, "not available: the scheduler runs on its own (ARF_DUNNING_TEST_MODE is off)")
-    report: PassReport = await deps.scheduler.run_pass(body.as_of or deps.clock.today(), hold_lease=not body.ignore_lease)
+    report: PassReport = await deps.scheduler.run_pass(body.as_of or deps.clock.today(),
+                                                       hold_lease=not body.ignore_lease, tenant_ids=[principal.tenant_id])
     return report.__dict__

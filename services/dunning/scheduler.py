@@ -89,12 +89,13 @@ class Scheduler:
                     log.info("dunning pass for %s: %s", report.as_of, report)
             await asyncio.sleep(self.config.interval_s)
 
-    async def run_pass(self, as_of: date, *, hold_lease: bool = True) -> PassReport:
-        """Everything due on `as_of`: scenario steps per tenant, then specific actions."""
+    async def run_pass(self, as_of: date, *, hold_lease: bool = True, tenant_ids: list[str] | None = None
+                       ) -> PassReport:
+        """Everything due on `as_of`: scenario steps per tenant, then specific actions (all tenants, or some)."""
         async with self._running:
             started = time.perf_counter()
             report = PassReport(as_of=as_of)
-            for tenant_id in await self.store.tenants():
+            for tenant_id in tenant_ids if tenant_ids is not None else await self.store.tenants():
                 report.tenants += 1
                 token = await self.store.remap_token(tenant_id)
                 if token is not None:
@@ -103,7 +104,7 @@ class Scheduler:
                     report.stopped_early = True
                     break
             if not report.stopped_early:
-                await self._actions_pass(as_of, report)
+                await self._actions_pass(as_of, report, tenant_ids)
             report.seconds = time.perf_counter() - started
             return report
 
@@ -210,8 +211,10 @@ class Scheduler:
         outcome["updates"] = updates
         return records, emails
 
-    async def _actions_pass(self, as_of: date, report: PassReport) -> None:
+    async def _actions_pass(self, as_of: date, report: PassReport, tenant_ids: list[str] | None) -> None:
         for tenant_id, state in await self.store.actions_to_run(as_of, limit=self.config.round_items):
+            if tenant_ids is not None and tenant_id not in tenant_ids:
+                continue
             result = await run_action(tenant_id, state.action.action_id, as_of=as_of, store=self.store,
                                       publisher=self.publisher, mongo=self.mongo, clock=self.clock,
                                       default_company=self.config.default_company_name)

@@ -178,17 +178,21 @@ class ServiceRuntime:
                 await asyncio.sleep(2.0)
                 raise NackMessage() from exc
 
-        for stream in router.streams():
-            self.broker.subscriber(
-                self.topics(stream),
-                group_id=router.consumer,
-                auto_offset_reset="earliest",
-                session_timeout_ms=self.settings.kafka_session_timeout_ms,
-                heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
-                decoder=_raw_body,
-                title=f"{router.consumer}:{self.topics(stream)}",
-                description=router.describe(),
-            )(on_message)
+        # One group member subscribed to every topic of the consumer: one member per topic made each
+        # join rebalance all the others, and a start took seconds per topic.
+        topics = [self.topics(stream) for stream in router.streams()]
+        if not topics:
+            return
+        self.broker.subscriber(
+            *topics,
+            group_id=router.consumer,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
+            decoder=_raw_body,
+            title=f"{router.consumer}:{','.join(topics)}",
+            description=router.describe(),
+        )(on_message)
 
     async def _supervise(self) -> None:
         await self._wait_for_mongo()

@@ -63,20 +63,30 @@ class EventFeed:
 
 
 class Dunning:
-    """Handles to one running dunning service."""
+    """Handles to one running dunning service, seen as one tenant (each test gets its own tenant)."""
 
     def __init__(self, *, base_url: str, app: Any, clock: ManualClock, db: Any, feed: EventFeed,
-                 token: Callable[..., str]) -> None:
+                 token: Callable[..., str], tenant: str = TENANT) -> None:
         self.base_url = base_url
         self.app = app
         self.clock = clock
         self.db = db
         self.feed = feed
+        self.tenant = tenant
         self._token = token
         self.http = httpx.AsyncClient(base_url=base_url, headers=self.auth(), timeout=30)
 
-    def auth(self, *, role: str = "credit_manager", tenant_id: str = TENANT, user_id: str = "u-col") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token(tenant_id=tenant_id, role=role, user_id=user_id)}"}
+    def as_tenant(self, tenant: str) -> "Dunning":
+        return Dunning(base_url=self.base_url, app=self.app, clock=self.clock, db=self.db, feed=self.feed,
+                       token=self._token, tenant=tenant)
+
+    def auth(self, *, role: str = "credit_manager", tenant_id: str | None = None, user_id: str = "u-col"
+             ) -> dict[str, str]:
+        token = self._token(tenant_id=tenant_id or self.tenant, role=role, user_id=user_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def send(self, *payloads: EventPayload, at: datetime | None = None) -> list[Envelope]:
+        return await self.feed.send(*payloads, tenant_id=self.tenant, at=at)
 
     async def processed(self) -> int:
         return await self.db.processed_events.count_documents({})
@@ -86,14 +96,18 @@ class Dunning:
         expected = len(self.feed.sent) if count is None else count
         await eventually(self.processed, until=lambda n: n >= expected, timeout_s=timeout_s)
 
-    async def run(self, day: date, **kwargs: Any) -> PassReport:
-        """A scheduler pass as of `day`, with the clock set to that day."""
+    def set_day(self, day: date) -> None:
         self.clock.set(datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=8))
-        return await self.app.state.dunning.scheduler.run_pass(day, **kwargs)
+
+    async def run(self, day: date, **kwargs: Any) -> PassReport:
+        """A scheduler pass for this tenant as of `day`, with the clock set to that day."""
+        self.set_day(day)
+        return await self.app.state.dunning.scheduler.run_pass(day, tenant_ids=[self.tenant], **kwargs)
 
     async def staged(self, event_type: str) -> list[dict[str, Any]]:
-        """Events this service staged in its outbox (what the relay publishes), oldest first."""
-        rows = await self.db.outbox.find({"type": event_type}).sort([("key", 1), ("seq", 1)]).to_list()
+        """Events this service staged in its outbox for this tenant (what the relay publishes), in order."""
+        query = {"type": event_type, "key": {"$regex": f"^{self.tenant}:"}}
+        rows = await self.db.outbox.find(query).sort([("key", 1), ("seq", 1)]).to_list()
         return [json.loads(row["value"])["data"] for row in rows]
 
     async def emails(self) -> list[dict[str, Any]]:
@@ -103,10 +117,10 @@ class Dunning:
         return await self.staged("arf.dunning.step-recorded.v1")
 
     async def records(self, **query: Any) -> list[dict[str, Any]]:
-        return await self.db.step_records.find(query).sort("recorded_at", 1).to_list()
+        return await self.db.step_records.find({"tenant_id": self.tenant, **query}).sort("recorded_at", 1).to_list()
 
-    async def item(self, item_id: str, tenant_id: str = TENANT) -> dict[str, Any] | None:
-        return await self.db.items.find_one({"_id": f"{tenant_id}|{item_id}"})
+    async def item(self, item_id: str) -> dict[str, Any] | None:
+        return await self.db.items.find_one({"_id": f"{self.tenant}|{item_id}"})
 
 
 @asynccontextmanager

@@ -20,15 +20,15 @@ class TestFollowUpStopsRemindersUntilResolved:
     async def test_follow_up_stops_reminders_and_resolution_resumes_at_the_step_its_age_calls_for(
         self, dunning: Dunning
     ) -> None:
-        feed = dunning.feed
-        await feed.send(DISPUTE, RESOLVED)
-        await feed.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[snapshot("i1", version=1)]))
+
+        await dunning.send(DISPUTE, RESOLVED)
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[snapshot("i1", version=1)]))
         await dunning.settle()
 
         courtesy = await dunning.run(day(-5))
         assert courtesy.sent == 1
 
-        await feed.send(
+        await dunning.send(
             ItemStatusChanged(client_id="c1", status_code="price_dispute",
                               items=[snapshot("i1", version=2, status="price_dispute", changed=day(2))]),
             ItemsDetached(client_id="c1", action_id="fu-1", action_type=ActionType.FOLLOW_UP,
@@ -38,7 +38,7 @@ class TestFollowUpStopsRemindersUntilResolved:
         held = await dunning.run(day(5))
         assert (held.sent, held.skipped) == (0, 1)
 
-        await feed.send(
+        await dunning.send(
             ItemStatusChanged(client_id="c1", status_code="dispute_resolved",
                               items=[snapshot("i1", version=4, status="dispute_resolved", held_by="fu-1", changed=day(9))]),
             ItemsReattached(client_id="c1", action_id="fu-1", reason=ReattachReason.RESOLVED_STATUS,
@@ -50,8 +50,8 @@ class TestFollowUpStopsRemindersUntilResolved:
 
         emails = await dunning.emails()
         assert [e["idempotency_key"] for e in emails] == [
-            f"dunning|acme|c1|standard|courtesy|{day(-5)}",
-            f"dunning|acme|c1|standard|first-reminder|{day(9)}",
+            f"dunning|{dunning.tenant}|c1|standard|courtesy|{day(-5)}",
+            f"dunning|{dunning.tenant}|c1|standard|first-reminder|{day(9)}",
         ]
         assert emails[1]["context"]["items"][0]["number"] == "INV-i1"
         skipped = await dunning.records(outcome="skipped")
@@ -65,9 +65,9 @@ class TestFollowUpStopsRemindersUntilResolved:
     async def test_an_item_resolved_long_after_gets_the_current_step_not_a_burst_of_missed_ones(
         self, dunning: Dunning
     ) -> None:
-        feed = dunning.feed
-        await feed.send(DISPUTE, RESOLVED, client_event("c1"))
-        await feed.send(
+
+        await dunning.send(DISPUTE, RESOLVED, client_event("c1"))
+        await dunning.send(
             ItemsUpserted(client_id="c1", items=[snapshot("i1", version=1)]),
             ItemsDetached(client_id="c1", action_id="fu-2", action_type=ActionType.FOLLOW_UP,
                           items=[snapshot("i1", version=2, held_by="fu-2", changed=day(-10))]),
@@ -75,7 +75,7 @@ class TestFollowUpStopsRemindersUntilResolved:
         await dunning.settle()
         for offset in (-5, 5, 15):
             await dunning.run(day(offset))
-        await feed.send(ItemsReattached(client_id="c1", action_id="fu-2", reason=ReattachReason.RESOLVED_STATUS,
+        await dunning.send(ItemsReattached(client_id="c1", action_id="fu-2", reason=ReattachReason.RESOLVED_STATUS,
                                         items=[snapshot("i1", version=3, changed=day(20))]))
         await dunning.settle()
         report = await dunning.run(day(20))
