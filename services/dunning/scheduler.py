@@ -27,7 +27,6 @@ from services.dunning.domain.decisions import StepRecord, decide_group, group_ba
 from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.progress import ItemDue, due_step
 from services.dunning.domain.scenarios import Scenario
-from services.dunning.domain.state import ClientState
 from services.dunning.remap import remap_tenant
 from shared.contracts.dunning import StepOutcome
 from shared.contracts.email import EmailRequested
@@ -54,6 +53,7 @@ class PassReport:
     emails: int = 0
     actions: dict[str, int] = field(default_factory=dict)
     conflicts: int = 0
+    waiting_for_client: int = 0
     stopped_early: bool = False
     query_ms: float = 0.0
     seconds: float = 0.0
@@ -164,6 +164,7 @@ class Scheduler:
             return True
         self.publisher.committed()
         records: list[StepRecord] = outcome.get("records", [])
+        report.waiting_for_client += outcome.get("waiting_for_client", 0)
         report.groups += len({record.group_key for record in records})
         report.emails += len(outcome.get("emails", []))
         for record in records:
@@ -199,7 +200,12 @@ class Scheduler:
             still_due = _still_due(entries, fresh, scenario, step_code, as_of)
             if not still_due:
                 continue
-            client = clients.get(client_id) or ClientState(client_id=client_id)
+            client = clients.get(client_id)
+            if client is None:
+                # Not heard of the client yet (its event is on another topic): without its contacts,
+                # language and exclusion flag nothing can be decided; the items stay due until it comes.
+                outcome["waiting_for_client"] = outcome.get("waiting_for_client", 0) + len(still_due)
+                continue
             group_key = next_group_key(bases[key], used.get(bases[key], set()))
             decision = decide_group(still_due, key=group_key, base_key=bases[key], tenant_id=tenant_id,
                                     client=client, scenario=scenario, statuses=statuses, company=company,
