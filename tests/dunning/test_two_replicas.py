@@ -63,7 +63,6 @@ class TestTwoSchedulerReplicas:
 
                 async def sent_items() -> int:
                     records = await db.step_records.find({"tenant_id": tenant, "outcome": "sent"}).to_list()
-            staged = await db.outbox.count_documents({"type": "arf.email.requested.v1"})
                     return sum(len(r["items"]) for r in records)
 
                 await eventually(sent_items, until=lambda n: n >= CLIENTS * ITEMS_PER_CLIENT, timeout_s=60)
