@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 GroupKey = tuple[str, str, str]  # client, scenario, step
 
 
+class StaleBatch(Exception):
+    """An item of the batch changed after it was read; nothing of the batch was written."""
+
+
 @dataclass
 class PassReport:
     """What one pass did; the admin endpoint and the benchmark print it."""
@@ -148,18 +152,25 @@ class Scheduler:
     async def _commit_batch(self, tenant_id: str, batch: dict[GroupKey, list[ItemDue]], as_of: date,
                             report: PassReport) -> bool:
         outcome: dict[str, Any] = {}
+        reread = False
 
         async def work(session: AsyncClientSession) -> None:
             outcome.clear()
-            records, emails = await self._decide(session, tenant_id, batch, as_of, outcome)
+            records, emails = await self._decide(session, tenant_id, batch, as_of, outcome, reread=reread)
             await self.store.insert_records(records, session=session)
-            await self.store.update_items(tenant_id, outcome.get("updates", {}), session=session)
+            if not await self.store.move_items(tenant_id, outcome.get("moves", []), session=session):
+                raise StaleBatch()  # an item changed since it was read: decide again on what is stored now
             await self.publisher.steps_recorded(session, tenant_id, records, emails)
             outcome["records"], outcome["emails"] = records, emails
 
         try:
-            await run_in_transaction(self.mongo, work)
-        except DuplicateKeyError:
+            try:
+                await run_in_transaction(self.mongo, work)
+            except StaleBatch:
+                report.conflicts += 1
+                reread = True
+                await run_in_transaction(self.mongo, work)
+        except (DuplicateKeyError, StaleBatch):
             report.conflicts += 1  # another runner recorded these groups first: nothing is sent twice
             return True
         self.publisher.committed()
@@ -177,10 +188,16 @@ class Scheduler:
         return bool(records)
 
     async def _decide(self, session: AsyncClientSession, tenant_id: str, batch: dict[GroupKey, list[ItemDue]],
-                      as_of: date, outcome: dict[str, Any]) -> tuple[list[StepRecord], list[EmailRequested]]:
-        """Re-read everything inside the transaction: the state right before anything goes out decides."""
+                      as_of: date, outcome: dict[str, Any], *, reread: bool
+                      ) -> tuple[list[StepRecord], list[EmailRequested]]:
+        """Decide on the state right before anything goes out: clients and statuses are read in the
+        transaction; items as the due query read them, each write conditional on the item being unchanged
+        (else the batch is decided again on a fresh read: `reread`)."""
         item_ids = [entry.item.item_id for entries in batch.values() for entry in entries]
-        fresh = await self.store.items_by_id(tenant_id, item_ids, session=session)
+        if reread:
+            fresh = await self.store.items_by_id(tenant_id, item_ids, session=session)
+        else:
+            fresh = {entry.item.item_id: entry.item for entries in batch.values() for entry in entries}
         clients = await self.store.clients_by_id(tenant_id, {key[0] for key in batch}, session=session)
         statuses = await self.store.status_rules(tenant_id, session=session)
         scenarios = {s.code: s for s in await self.store.scenarios_of(tenant_id, session=session)}
@@ -214,7 +231,7 @@ class Scheduler:
             updates.update(decision.item_updates)
             if decision.email is not None:
                 emails.append(decision.email)
-        outcome["updates"] = updates
+        outcome["moves"] = [(fresh[item_id], fields) for item_id, fields in updates.items()]
         return records, emails
 
     async def _actions_pass(self, as_of: date, report: PassReport, tenant_ids: list[str] | None) -> None:

@@ -53,6 +53,9 @@ class DunningStore:
         # The dry run's window query: {tenant_id, scenario_code, due_date in [a, b]}.
         await self.items.create_index([("tenant_id", ASCENDING), ("scenario_code", ASCENDING), ("due_date", ASCENDING)])
         await self.items.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING)])
+        # The scheduler's compare-and-set (move_items): an exact-match lookup, not a scan.
+        await self.items.create_index([("_id", ASCENDING), ("version", ASCENDING), ("next_step", ASCENDING),
+                                       ("scenario_code", ASCENDING)])
         await self.items.create_index([("tenant_id", ASCENDING), ("status_code", ASCENDING)])
         await self.actions.create_index([("run_state", ASCENDING), ("run_on", ASCENDING)])
         await self.actions.create_index([("tenant_id", ASCENDING), ("run_on", ASCENDING)])
@@ -186,6 +189,22 @@ class DunningStore:
         operations = [UpdateMany({"_id": {"$in": ids}}, {"$set": fields}) for fields, ids in grouped.values()]
         if operations:
             await self.items.bulk_write(operations, ordered=False, session=session)
+
+    async def move_items(self, tenant_id: str, moves: Sequence[tuple[ItemState, dict[str, Any]]], *,
+                         session: Session = None) -> bool:
+        """Set each item's new position only if it is still as it was read (same version, same next step);
+        False when any was not: the caller aborts its transaction."""
+        if not moves:
+            return True
+        operations = [
+            UpdateOne({"_id": doc_id(tenant_id, item.item_id), "version": item.version, "next_step": item.next_step,
+                       "scenario_code": item.scenario_code},
+                      {"$set": {name: (value.model_dump() if hasattr(value, "model_dump") else value)
+                                for name, value in fields.items()}})
+            for item, fields in moves
+        ]
+        result = await self.items.bulk_write(operations, ordered=False, session=session)
+        return result.matched_count == len(operations)
 
     # -- specific actions --
 
