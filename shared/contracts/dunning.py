@@ -32,3 +32,30 @@ class DunningStepRecorded(EventPayload):
     outcome: StepOutcome
     reason: str | None = None
     email_request_id: str | None = None
+
+
+class ActionRunOutcome(StrEnum):
+    EXECUTED = "executed"  # the action went out on its date (email request published when it sends one)
+    DELETED = "deleted"  # every item of the action was closed by its date: deleted instead (rule 7)
+    SKIPPED = "skipped"  # could not be executed (no recipient, no channel): the reason says why
+
+
+class ScheduledActionExecuted(EventPayload):
+    """An automatic specific action reached its date and dunning ran it, once.
+
+    Producer: dunning. Consumer: followups (marks the action done, or deletes it under rule 7, and
+    writes it in the action's history).
+    """
+
+    event_type: ClassVar[str] = "arf.dunning.action-executed"
+    stream: ClassVar[Stream] = Stream.DUNNING
+
+    client_id: Identifier
+    action_id: Identifier
+    action_version: int = Field(ge=1, description="The action version dunning executed")
+    scheduled_for: date
+    outcome: ActionRunOutcome
+    reason: str
+    item_ids: list[Identifier] = Field(default_factory=list)
+    email_request_id: str | None = None
+    confirmed_by: str | None = Field(default=None, description="User who confirmed a to-be-confirmed action")

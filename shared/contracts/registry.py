@@ -1,7 +1,7 @@
 """Every event type the system knows, by its versioned type string."""
 
 from shared.contracts.actions import ActionChanged
-from shared.contracts.dunning import DunningStepRecorded
+from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailDelivered, EmailFailed, EmailRequested, ReplyReceived
 from shared.contracts.envelope import EventPayload
 from shared.contracts.receivables import (
@@ -26,6 +26,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ItemsReattached,
         ActionChanged,
         DunningStepRecorded,
+        ScheduledActionExecuted,
         EmailRequested,
         EmailDelivered,
         EmailFailed,
