@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import Clock
+from shared.platform.mongo import find_by_ids
 from shared.platform.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,8 @@ class OutboxRows:
         rows = await self.rows.find({"sent_at": None}).sort("_id", ASCENDING).limit(limit).to_list()
         if not rows:
             return []
-        keys = {row["key"] for row in rows}
-        sent = {doc["_id"]: doc.get("sent_seq", 0) async for doc in self.keys.find({"_id": {"$in": list(keys)}})}
+        keys = sorted({row["key"] for row in rows})
+        sent = {doc["_id"]: doc.get("sent_seq", 0) for doc in await find_by_ids(self.keys, keys)}
         by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_key[row["key"]].append(row)
@@ -144,12 +145,18 @@ class OutboxRows:
         return sorted(ready, key=lambda r: (r["key"], r["seq"]))
 
     async def mark_sent(self, rows: Sequence[dict[str, Any]], at: datetime) -> None:
-        await self.rows.update_many({"_id": {"$in": [row["_id"] for row in rows]}}, {"$set": {"sent_at": at}})
+        """Mark rows sent, one range update per key: large `$in` lists are slow on some servers."""
         last: dict[str, int] = {}
         for row in rows:
             last[row["key"]] = max(last.get(row["key"], 0), row["seq"])
-        for key, seq in last.items():
-            await self.keys.update_one({"_id": key}, {"$max": {"sent_seq": seq}})
+        await self.rows.bulk_write(
+            [UpdateMany({"key": key, "seq": {"$lte": seq}, "sent_at": None}, {"$set": {"sent_at": at}})
+             for key, seq in last.items()],
+            ordered=False,
+        )
+        await self.keys.bulk_write(
+            [UpdateOne({"_id": key}, {"$max": {"sent_seq": seq}}) for key, seq in last.items()], ordered=False
+        )
 
     async def sent_since(self, since: datetime, limit: int, after: tuple[str, int] | None) -> list[dict[str, Any]]:
         """Rows already sent since `since`, in (key, seq) order, for re-publishing after a broker reset."""
