@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument, UpdateMany, UpdateOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -73,17 +73,19 @@ class Outbox:
         by_key: dict[str, list[Envelope]] = defaultdict(list)
         for envelope in envelopes:
             by_key[envelope.partitionkey].append(envelope)
+        # Take the numbers of every key in two round trips (one bulk $inc, one read back in this
+        # transaction), however many clients the batch touches.
+        await self.keys.bulk_write(
+            [UpdateOne({"_id": key}, {"$inc": {"seq": len(group)}, "$setOnInsert": {"sent_seq": 0}}, upsert=True)
+             for key, group in by_key.items()],
+            ordered=False,
+            session=session,
+        )
+        counters = {doc["_id"]: doc["seq"] for doc in await find_by_ids(self.keys, list(by_key), session=session)}
         now = self.clock.now()
         rows = []
         for key, group in by_key.items():
-            counter = await self.keys.find_one_and_update(
-                {"_id": key},
-                {"$inc": {"seq": len(group)}, "$setOnInsert": {"sent_seq": 0}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            first = counter["seq"] - len(group) + 1
+            first = counters[key] - len(group) + 1
             for offset, envelope in enumerate(group):
                 rows.append(self._row(envelope, key=key, seq=first + offset, now=now))
         await self.rows.insert_many(rows, ordered=True, session=session)
