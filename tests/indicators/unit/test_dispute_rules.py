@@ -1,39 +1,28 @@
 """The rules docs/indicators.md states, one event at a time, each step checked against a recompute."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from services.indicators import handlers
+from services.indicators.domain.facts import StatusFacts
+from services.indicators.domain.history import EventRef
+from services.indicators.ports import Stamp
+
 from shared.contracts.actions import ActionChange, ActionChanged
 from shared.contracts.receivables import (
-    ClientUpserted,
     ItemsClosed,
     ItemsDetached,
     ItemsReattached,
     ItemStatusChanged,
-    ItemStatusDefined,
     ItemsUpserted,
     ReattachReason,
 )
-from shared.contracts.values import ActionState, ActionType, StatusCategory, UserRef
+from shared.contracts.values import ActionState, ActionType, StatusCategory
+from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.desk import Desk
+from tests.indicators.fakes import transact_in_memory
 from tests.indicators.fakes import action, item
-
-DISPUTE_SINCE = datetime(2026, 10, 20, 10, tzinfo=UTC)
-
-
-def status(code: str, category: StatusCategory, *, dispute: bool, version: int = 1) -> ItemStatusDefined:
-    return ItemStatusDefined(code=code, labels={"en": code}, category=category, counts_as_dispute=dispute,
-                             takes_out_of_dunning=dispute, version=version)
-
-
-def client(client_id: str = "c1", *, collector: str | None = "anna", entity: str = "fr", group: str | None = "g1",
-           version: int = 1) -> ClientUpserted:
-    person = UserRef(user_id=collector, name=collector, email=f"{collector}@acme.example") if collector else None
-    return ClientUpserted(client_id=client_id, number=client_id.upper(), name=f"Client {client_id}", entity_id=entity,
-                          group_id=group, language="fr", currency="EUR", collector=person, version=version)
-
 
 @pytest.fixture
 async def desk() -> Desk:
@@ -172,6 +161,24 @@ class TestStatusDefinitions:
         await desk.send(status("price_dispute", StatusCategory.DISPUTE, dispute=True, version=3))
         await desk.send(status("price_dispute", StatusCategory.DISPUTE, dispute=False, version=2))  # stale
         assert desk.kpis().disputed_outstanding == Decimal(400)
+        desk.assert_equals_recompute()
+
+
+    async def test_the_settling_pass_recounts_an_item_counted_with_a_definition_replaced_meanwhile(
+        self, desk: Desk
+    ) -> None:
+        await dispute(desk, ("i1", 2, "100"))
+        # an item event that read version 1 of the definition commits after the immediate recount
+        await desk.store.save_status("acme", StatusFacts(code="price_dispute", category=StatusCategory.DISPUTE,
+                                                         counts_as_dispute=False, version=2),
+                                     stamp=Stamp(at=desk.clock.now(), event=EventRef(
+                                         event_id="e-def", event_type="arf.status.defined.v1",
+                                         event_time=desk.clock.now())), session=None)
+        assert [d.figure for d in desk.store.differences()][:1] == ["dispute_since_sum"]
+        changed = await handlers.settle_recent_definitions(store=desk.store, transact=transact_in_memory,
+                                                           clock=desk.clock, since_seconds=600)
+        assert changed == 1
+        assert desk.kpis().disputed_outstanding == Decimal(0)
         desk.assert_equals_recompute()
 
 
