@@ -29,7 +29,6 @@ from pymongo import InsertOne, UpdateOne  # noqa: E402
 from services.indicators.adapters.mongo import (  # noqa: E402
     AGGREGATES,
     CLIENTS,
-    ITEMS,
     STATUSES,
     MongoIndicatorStore,
     aggregate_update,
@@ -55,9 +54,10 @@ TENANT = "bench"
 ITEMS_PER_CLIENT = 20
 BATCH = 5000
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
-STATUSES_DEFINED = [StatusFacts(code="price_dispute", category=StatusCategory.DISPUTE, counts_as_dispute=True, version=1),
-                    StatusFacts(code="promise_to_pay", category=StatusCategory.PROMISE, counts_as_dispute=False,
-                                version=1)]
+STATUSES_DEFINED = [
+    StatusFacts(code="price_dispute", category=StatusCategory.DISPUTE, counts_as_dispute=True, version=1),
+    StatusFacts(code="promise_to_pay", category=StatusCategory.PROMISE, counts_as_dispute=False, version=1),
+]
 
 
 def client_of(n: int) -> ClientFacts:
@@ -140,7 +140,9 @@ class Portfolio:
         """One status change of one random item (to a dispute held by a follow-up, or to a promise)."""
         n, offset = self.rng.randrange(self.size), self.sent
         code = "price_dispute" if offset % 2 == 0 else "promise_to_pay"
-        held = {"held_by_action_id": "f1", "held_by_action_type": ActionType.FOLLOW_UP} if code == "price_dispute" else {}
+        held: dict[str, Any] = {}
+        if code == "price_dispute":
+            held = {"held_by_action_id": "f1", "held_by_action_type": ActionType.FOLLOW_UP}
         event = ItemStatusChanged(client_id=f"c{n // ITEMS_PER_CLIENT}", status_code=code, items=[
             snapshot(n, version=2 + offset, status_code=code, status_since=NOW, **held)])
         envelope = Envelope.wrap(event, tenant_id=TENANT, key_id=event.client_id, source="/benchmarks")

@@ -33,7 +33,12 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 from devstack.processes import ManagedProcess, free_port  # noqa: E402
 from devstack.tokens import ensure_key_pair, mint_token  # noqa: E402
 from shared.contracts.envelope import Envelope, EventPayload  # noqa: E402
-from shared.contracts.receivables import ClientUpserted, ItemStatusChanged, ItemStatusDefined, ItemsUpserted  # noqa: E402
+from shared.contracts.receivables import (  # noqa: E402
+    ClientUpserted,
+    ItemStatusChanged,
+    ItemStatusDefined,
+    ItemsUpserted,
+)
 from shared.contracts.topics import Topics  # noqa: E402
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory  # noqa: E402
 from shared.testing.infra import infrastructure  # noqa: E402

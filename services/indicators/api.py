@@ -4,10 +4,11 @@ caller's (from the verified token)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.history import MongoHistory
 from services.indicators.adapters.reads import FiguresReader, ReportingCurrency
@@ -42,7 +43,7 @@ class IndicatorsApi:
     history: MongoHistory
     clock: Clock
     transact: Transact
-    db: object
+    db: AsyncDatabase[Any]
 
 
 def deps(request: Request) -> IndicatorsApi:
@@ -111,7 +112,8 @@ async def get_series(request: Request, principal: CurrentPrincipal,
 async def get_explanation(request: Request, principal: CurrentPrincipal, kpi: Kpi,
                           from_at: Annotated[AwareDatetime, Query(alias="from")],
                           to_at: Annotated[AwareDatetime, Query(alias="to")],
-                          currency: Annotated[Currency | None, Query(description="Needed for amounts and counts of items")] = None,
+                          currency: Annotated[Currency | None,
+                                              Query(description="Needed for amounts and counts of items")] = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 50,
                           scope: ScopeParam = ScopeKind.TENANT, scope_id: IdParam = None) -> ExplainedMove:
     api = deps(request)
@@ -120,7 +122,8 @@ async def get_explanation(request: Request, principal: CurrentPrincipal, kpi: Kp
     if to_at > api.clock.now():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="`to` is in the future")
     if currency is None and kpi is not Kpi.OPEN_FOLLOW_UPS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{kpi.value} is per currency: give `currency`")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"{kpi.value} is per currency: give `currency`")
     try:
         return await explain_move(principal.tenant_id, _scope(scope, scope_id), kpi, currency or "", from_at, to_at,
                                   limit=limit, reader=api.reader, history=api.history, clock=api.clock)
@@ -133,8 +136,8 @@ async def get_explanation(request: Request, principal: CurrentPrincipal, kpi: Kp
 async def post_recompute(request: Request, principal: Annotated[Principal, require_role(Role.ADMIN)],
                          repair: bool = False, history: bool = True) -> RecomputeReport:
     api = deps(request)
-    return await recompute_and_compare(api.db, principal.tenant_id, clock=api.clock,  # type: ignore[arg-type]
-                                       check_history=history, repair=repair, transact=api.transact)
+    return await recompute_and_compare(api.db, principal.tenant_id, clock=api.clock, check_history=history,
+                                       repair=repair, transact=api.transact)
 
 
 @router.get("/settings/reporting-currency", response_model=ReportingCurrency | None,
@@ -153,5 +156,6 @@ async def put_reporting_currency(request: Request, body: ReportingCurrency,
 
 @router.delete("/settings/reporting-currency", status_code=status.HTTP_204_NO_CONTENT,
                summary="Back to KPIs per currency only")
-async def delete_reporting_currency(request: Request, principal: Annotated[Principal, require_role(Role.ADMIN)]) -> None:
+async def delete_reporting_currency(request: Request,
+                                    principal: Annotated[Principal, require_role(Role.ADMIN)]) -> None:
     await deps(request).reader.set_reporting_currency(principal.tenant_id, None)

@@ -129,11 +129,13 @@ async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, rea
     points: list[SeriesPoint] = []
     state: dict[str, Figures] = {}
     closings = await history.closings(tenant_id, scope, through=min(last, closed)) if closed else []
+    applied = 0
     for day in days_between(first, last):
         if closed is not None and day <= closed:
-            while closings and closings[0][0] <= day:
-                _, currency, figures = closings.pop(0)
+            while applied < len(closings) and closings[applied][0] <= day:
+                _, currency, figures = closings[applied]
                 state[currency] = figures
+                applied += 1
             by_currency, is_closed = state, True
         else:
             moment = min(end_of(day), now)

@@ -18,7 +18,6 @@ from typing import Any
 from uuid import uuid4
 
 from pydantic import BaseModel, Field
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators import handlers
@@ -43,7 +42,7 @@ from services.indicators.domain.facts import (
     count_action,
     count_item,
 )
-from services.indicators.domain.figures import AggregateKey, Figures, accumulate, contribution
+from services.indicators.domain.figures import EMPTY, AggregateKey, Figures, accumulate, contribution
 from services.indicators.domain.history import EventRef, LogEntry
 from services.indicators.domain.recompute import Difference, compare
 from services.indicators.ports import Stamp, Transact
@@ -65,7 +64,8 @@ class RecomputeReport(BaseModel):
     stale_examples: list[str]
     differences: list[Difference] = Field(description="Incremental aggregates that differ from the recompute")
     history_differences: list[Difference] | None = Field(
-        None, description="Aggregates that differ from the sum of the history (None: not checked)")
+        None, description="Aggregates (`incremental`) that differ from the sum of the history (`recomputed`); "
+                          "None: not checked")
     repaired: bool = False
 
     @property
@@ -84,8 +84,9 @@ class _Rebuilt:
 
 async def _rebuild(db: AsyncDatabase[Any], tenant_id: str) -> _Rebuilt:
     """Count every item and action afresh from its snapshot and the current facts, streaming."""
-    clients = {doc["client_id"]: ClientFacts.model_validate(doc) async for doc in db[CLIENTS].find({"tenant_id": tenant_id})}
-    statuses = {doc["code"]: StatusFacts.model_validate(doc) async for doc in db[STATUSES].find({"tenant_id": tenant_id})}
+    of_tenant = {"tenant_id": tenant_id}
+    clients = {doc["client_id"]: ClientFacts.model_validate(doc) async for doc in db[CLIENTS].find(of_tenant)}
+    statuses = {doc["code"]: StatusFacts.model_validate(doc) async for doc in db[STATUSES].find(of_tenant)}
     totals: dict[AggregateKey, Figures] = {}
     stale_items: list[str] = []
     items = 0
@@ -125,7 +126,7 @@ async def recompute_and_compare(db: AsyncDatabase[Any], tenant_id: str, *, clock
         await _repair(db, tenant_id, clock=clock, transact=transact)
     rebuilt = await _rebuild(db, tenant_id)
     incremental = await FiguresReader(db).all_aggregates(tenant_id)
-    history = compare(await _history_sums(db, tenant_id), incremental) if check_history else None
+    history = compare(incremental, await _history_sums(db, tenant_id)) if check_history else None
     return RecomputeReport(
         tenant_id=tenant_id, computed_at=clock.now(), items_checked=rebuilt.items, actions_checked=rebuilt.actions,
         aggregates_checked=len(set(incremental) | set(rebuilt.totals)),
@@ -135,31 +136,40 @@ async def recompute_and_compare(db: AsyncDatabase[Any], tenant_id: str, *, clock
     )
 
 
+def _shortfall(want: dict[AggregateKey, Figures], have: dict[AggregateKey, Figures]) -> dict[AggregateKey, Figures]:
+    """Per aggregate, what `have` lacks to equal `want` (aggregates already equal are absent)."""
+    return {key: want.get(key, EMPTY) - have.get(key, EMPTY) for key in set(want) | set(have)
+            if want.get(key, EMPTY) != have.get(key, EMPTY)}
+
+
 async def _repair(db: AsyncDatabase[Any], tenant_id: str, *, clock: Clock, transact: Transact) -> None:
+    """Recount stale subjects; then bring the aggregates, and the history's sum, to the recomputed values.
+
+    The two corrections differ when a drift never went through the history (an aggregate written
+    by hand, a lost entry): the history must end equal to the aggregates, as every as-at read
+    and daily closing is built from it."""
     event = EventRef(event_id=f"recompute-{uuid4()}", event_type="indicators.recompute.repair", event_time=clock.now())
     rebuilt = await _rebuild(db, tenant_id)
     await handlers.recount(tenant_id, rebuilt.stale_items, rebuilt.stale_actions, event=event,
                            store=MongoIndicatorStore(db), transact=transact, clock=clock)
-    rebuilt = await _rebuild(db, tenant_id)
-    differences = compare(await FiguresReader(db).all_aggregates(tenant_id), rebuilt.totals)
-    corrections: dict[AggregateKey, dict[str, Any]] = {}
-    for difference in differences:
-        key = AggregateKey(difference.scope, difference.currency)
-        corrections.setdefault(key, {})[difference.figure] = difference.recomputed - difference.incremental
+    truth = (await _rebuild(db, tenant_id)).totals
+    to_aggregates = _shortfall(truth, await FiguresReader(db).all_aggregates(tenant_id))
+    to_history = _shortfall(truth, await _history_sums(db, tenant_id))
     stamp = Stamp(at=clock.now(), event=event)
 
     async def correct(session: Any) -> None:
-        updates: list[UpdateOne] = []
-        entries = []
-        for key, values in corrections.items():
-            updates.append(aggregate_update(tenant_id, key, Figures(values), stamp))
-            entry = LogEntry(at=stamp.at, event=event, subject_kind="correction", subject_id=f"{key.scope}/{key.currency}",
-                             correction={key.currency: values}, scopes=[key.scope])
-            entries.append({"tenant_id": tenant_id, **entry.model_dump()})
-        await db[AGGREGATES].bulk_write(updates, session=session)
-        await db[HISTORY].insert_many(entries, session=session)
+        if to_aggregates:
+            updates = [aggregate_update(tenant_id, key, figures, stamp) for key, figures in sorted(to_aggregates.items())]
+            await db[AGGREGATES].bulk_write(updates, session=session)
+        if to_history:
+            entries = [LogEntry(at=stamp.at, event=event, subject_kind="correction",
+                                subject_id=f"{key.scope}/{key.currency}", scopes=[key.scope],
+                                correction={key.currency: dict(figures)})
+                       for key, figures in sorted(to_history.items())]
+            await db[HISTORY].insert_many([{"tenant_id": tenant_id, **entry.model_dump()} for entry in entries],
+                                          session=session)
 
-    if corrections:
+    if to_aggregates or to_history:
         await transact(correct)
 
 

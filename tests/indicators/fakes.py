@@ -34,7 +34,8 @@ class InMemoryStore:
     async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]:
         return {i: self.items[(tenant_id, i)] for i in item_ids if (tenant_id, i) in self.items}
 
-    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *, session: Session) -> dict[str, HeldAction]:
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
+                           session: Session) -> dict[str, HeldAction]:
         return {i: self.actions[(tenant_id, i)] for i in action_ids if (tenant_id, i) in self.actions}
 
     async def clients(self, tenant_id: str, client_ids: Sequence[str], *, session: Session) -> dict[str, ClientFacts]:
@@ -64,7 +65,8 @@ class InMemoryStore:
             if isinstance(one.snapshot, ItemSnapshot):
                 self.items[(tenant_id, one.subject_id)] = HeldItem(one.snapshot, one.after)  # type: ignore[arg-type]
             else:
-                self.actions[(tenant_id, one.subject_id)] = HeldAction(one.snapshot, one.after)  # type: ignore[arg-type]
+                held = HeldAction(one.snapshot, one.after)  # type: ignore[arg-type]
+                self.actions[(tenant_id, one.subject_id)] = held
             deltas = change(one.before, one.after)
             if deltas:
                 accumulate(totals, deltas)

@@ -104,8 +104,8 @@ class MongoHistory:
         if closed and closed < day - timedelta(days=1):
             raise ValueError(f"day {day} cannot close before {closed + timedelta(days=1)}")
         sums: dict[tuple[str, str], Figures] = defaultdict(lambda: EMPTY)
-        cursor = self.log.find({"tenant_id": tenant_id, "at": {"$gte": start_of(day), "$lt": start_of(day + timedelta(days=1))}},
-                               session=session)
+        during = {"$gte": start_of(day), "$lt": start_of(day + timedelta(days=1))}
+        cursor = self.log.find({"tenant_id": tenant_id, "at": during}, session=session)
         async for doc in cursor:
             for key, delta in LogEntry.model_validate(doc).deltas().items():
                 sums[key] = sums[key] + delta

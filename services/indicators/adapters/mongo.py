@@ -75,7 +75,8 @@ class MongoIndicatorStore:
         ids = [doc_id(tenant_id, item_id) for item_id in item_ids]
         return {doc["item_id"]: held_item(doc) async for doc in self.items.find({"_id": {"$in": ids}}, session=session)}
 
-    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *, session: Session) -> dict[str, HeldAction]:
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
+                           session: Session) -> dict[str, HeldAction]:
         if not action_ids:
             return {}
         ids = [doc_id(tenant_id, action_id) for action_id in action_ids]
@@ -148,7 +149,8 @@ class MongoIndicatorStore:
         return [doc["action_id"] async for doc in cursor]
 
     async def item_ids_counted_under(self, tenant_id: str, status_code: str, rules: Sequence[str]) -> list[str]:
-        query = {"tenant_id": tenant_id, "counted.status_code": status_code, "counted.status_rule": {"$in": list(rules)}}
+        query = {"tenant_id": tenant_id, "counted.status_code": status_code,
+                 "counted.status_rule": {"$in": list(rules)}}
         return [doc["item_id"] async for doc in self.items.find(query, {"item_id": 1})]
 
     async def recently_defined(self, since: datetime) -> tuple[list[Definition], list[Definition]]:

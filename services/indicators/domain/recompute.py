@@ -27,7 +27,8 @@ class Difference(BaseModel):
     recomputed: Decimal
 
 
-def compare(incremental: Mapping[AggregateKey, Figures], recomputed: Mapping[AggregateKey, Figures]) -> list[Difference]:
+def compare(incremental: Mapping[AggregateKey, Figures],
+            recomputed: Mapping[AggregateKey, Figures]) -> list[Difference]:
     """Every figure that differs (a missing figure is zero), sorted by scope, currency and name."""
     differences = []
     for key in sorted(set(incremental) | set(recomputed)):

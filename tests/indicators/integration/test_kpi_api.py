@@ -9,7 +9,7 @@ import httpx
 
 from services.indicators.workers import close_history
 from shared.contracts.receivables import ItemsClosed, ItemsDetached, ItemsUpserted
-from shared.contracts.values import ActionType, StatusCategory
+from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from shared.platform.clock import ManualClock
 from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.fakes import item
@@ -18,7 +18,7 @@ from tests.indicators.integration.support import Running, Service, figure
 DAY1 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
-def disputed(item_id: str, version: int, amount: str, client_id: str = "c1"):  # type: ignore[no-untyped-def]
+def disputed(item_id: str, version: int, amount: str, client_id: str = "c1") -> ItemSnapshot:
     return item(item_id, version=version, open_amount=amount, client_id=client_id, status_code="price_dispute",
                 status_since=DISPUTE_SINCE, held_by="f1", held_type=ActionType.FOLLOW_UP,
                 due_date=date(2026, 11, 10))

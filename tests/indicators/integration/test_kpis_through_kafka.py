@@ -12,15 +12,16 @@ from shared.contracts.receivables import (
     ItemsUpserted,
     ReattachReason,
 )
-from shared.contracts.values import ActionType, StatusCategory
+from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.fakes import action, item
 from tests.indicators.integration.support import Running, figure
 
 
-def held(item_id: str, version: int, amount: str, code: str = "price_dispute", **changes: object):  # type: ignore[no-untyped-def]
+def held(item_id: str, version: int, amount: str, code: str = "price_dispute") -> ItemSnapshot:
+    """An item disputed (or resolved) while follow-up f1 holds it."""
     return item(item_id, version=version, open_amount=amount, amount="300" if item_id == "i2" else amount,
-                status_code=code, status_since=DISPUTE_SINCE, held_by="f1", held_type=ActionType.FOLLOW_UP, **changes)
+                status_code=code, status_since=DISPUTE_SINCE, held_by="f1", held_type=ActionType.FOLLOW_UP)
 
 
 class TestDisputeRulesThroughKafka:

@@ -5,13 +5,13 @@ events keep flowing; the recompute finds no difference."""
 import asyncio
 
 from shared.contracts.receivables import ItemsDetached, ItemStatusChanged, ItemsUpserted
-from shared.contracts.values import ActionType, StatusCategory
+from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.fakes import item
 from tests.indicators.integration.support import Running, figure
 
 
-def quality_claim(item_id: str, version: int, amount: str = "100"):  # type: ignore[no-untyped-def]
+def quality_claim(item_id: str, version: int, amount: str = "100") -> ItemSnapshot:
     return item(item_id, version=version, open_amount=amount, status_code="quality_claim", status_since=DISPUTE_SINCE,
                 held_by="f7", held_type=ActionType.FOLLOW_UP)
 

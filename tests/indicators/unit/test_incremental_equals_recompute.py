@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.indicators.domain.facts import ClientFacts, StatusFacts, count_action, count_item
+from services.indicators.domain.figures import AggregateKey, Figures
 from services.indicators.domain.recompute import compare, rebuild
 from shared.contracts.actions import ActionChange, ActionChanged
 from shared.contracts.envelope import EventPayload
@@ -103,7 +104,8 @@ def histories(draw: st.DrawFn) -> History:
             upserted = ClientUpserted(
                 client_id=client_id, number=client_id, name=client_id, entity_id=draw(st.sampled_from(["fr", "de"])),
                 group_id=draw(st.sampled_from(["g1", None])), language="fr", currency="EUR", version=version,
-                collector=UserRef(user_id=collector, name=collector, email=f"{collector}@x.example") if collector else None)
+                collector=UserRef(user_id=collector, name=collector, email=f"{collector}@x.example")
+                if collector else None)
             history.clients[client_id] = upserted
             history.events.append(upserted)
         else:
@@ -129,7 +131,7 @@ def deliveries(draw: st.DrawFn) -> tuple[History, list[EventPayload]]:
     return history, delivered
 
 
-def truth(history: History):  # type: ignore[no-untyped-def]
+def truth(history: History) -> dict[AggregateKey, Figures]:
     """The aggregates computed straight from the final truth, without the service's stored state."""
     clients = {c: ClientFacts.of(e) for c, e in history.clients.items()}
     statuses = {c: StatusFacts.of(e) for c, e in history.statuses.items()}

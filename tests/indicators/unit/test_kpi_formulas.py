@@ -11,12 +11,14 @@ TODAY = date(2026, 11, 30)
 
 class TestDsoCountback:
     def test_days_are_counted_back_until_the_outstanding_is_used_up(self) -> None:
-        invoiced = {date(2026, 11, 30): Decimal(100), date(2026, 11, 28): Decimal(200), date(2026, 11, 27): Decimal(400)}
+        invoiced = {date(2026, 11, 30): Decimal(100), date(2026, 11, 28): Decimal(200),
+                    date(2026, 11, 27): Decimal(400)}
         # 100 (1 day) + nothing on the 29th (1 day) + 200 (1 day) + 150 of 400 (0.375 day)
         assert dso_countback(Decimal(450), invoiced, today=TODAY) == Decimal("3.4")
 
     def test_an_exactly_covered_day_counts_whole(self) -> None:
-        assert dso_countback(Decimal(300), {TODAY: Decimal(100), date(2026, 11, 29): Decimal(200)}, today=TODAY) == Decimal("2.0")
+        invoiced = {TODAY: Decimal(100), date(2026, 11, 29): Decimal(200)}
+        assert dso_countback(Decimal(300), invoiced, today=TODAY) == Decimal("2.0")
 
     def test_outstanding_beyond_the_window_is_spread_at_the_average_daily_invoicing(self) -> None:
         # 90 invoiced over the 90-day window: 1 a day; 910 left after the window → 910 more days
