@@ -94,6 +94,7 @@ class Service:
     clock: ManualClock
     producer: AIOKafkaProducer
     topics: Topics
+    settings: IndicatorsSettings
 
     @asynccontextmanager
     async def tenant(self, tenant_id: str, token: str) -> AsyncIterator[Running]:
@@ -111,6 +112,6 @@ async def running_service(infra: Infrastructure, isolation: Isolation, public_ke
     await producer.start()
     try:
         async with serve_app(app) as base_url:
-            yield Service(base_url, app, clock, producer, Topics(isolation.topic_prefix))
+            yield Service(base_url, app, clock, producer, Topics(isolation.topic_prefix), settings)
     finally:
         await producer.stop()

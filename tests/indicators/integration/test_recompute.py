@@ -1,19 +1,34 @@
 """Recompute and compare catches what the incremental path got wrong, and a repair puts it right,
 leaving a correction in the history."""
 
+import asyncio
+import json
+import os
+import sys
 from decimal import Decimal
+from typing import Any
 
 from services.indicators.adapters.mongo import AGGREGATES, HISTORY, ITEMS, doc_id
 from shared.contracts.receivables import ItemsDetached, ItemsUpserted
 from shared.contracts.values import ActionType, StatusCategory
 from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.fakes import item
-from tests.indicators.integration.support import Running, figure
+from tests.indicators.integration.support import Running, Service, figure
+
+
+async def command_line(service: Service, *args: str) -> tuple[int, dict[str, Any]]:
+    """`python -m services.indicators.recompute …` against the service's database."""
+    env = {**os.environ, "ARF_MONGODB_URL": service.settings.mongodb_url.get_secret_value(),
+           "ARF_MONGODB_DATABASE": service.settings.mongodb_database}
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.indicators.recompute", *args,
+                                                   env=env, stdout=asyncio.subprocess.PIPE)
+    stdout, _ = await process.communicate()
+    return process.returncode or 0, json.loads(stdout)
 
 
 class TestRecomputeAndCompare:
     async def test_a_drifted_aggregate_and_a_stale_count_are_reported_then_repaired(
-        self, tenant: Running, tenant_id: str,
+        self, indicators: Service, tenant: Running, tenant_id: str,
     ) -> None:
         send = tenant.publisher.send
         await send(status("price_dispute", StatusCategory.DISPUTE, dispute=True))
@@ -42,10 +57,13 @@ class TestRecomputeAndCompare:
         assert history[("tenant", "outstanding")] == ("145", "100")
         assert history[("client:c2", "outstanding")] == ("40", "0")
         assert (report["stale_counts"], report["stale_examples"]) == (1, ["i2"])
+        exit_code, printed = await command_line(indicators, "--tenant", tenant_id)
+        assert exit_code == 1 and printed["differences"] == report["differences"]
 
         repaired = (await tenant.http.post("/admin/recompute", params={"repair": "true"})).json()
         assert repaired["repaired"] is True
         assert (repaired["differences"], repaired["history_differences"], repaired["stale_counts"]) == ([], [], 0)
+        assert (await command_line(indicators, "--tenant", tenant_id))[0] == 0
         whole = await tenant.kpis("tenant", None)
         assert figure(whole, "total_outstanding") == 140
         explained = (await tenant.http.get("/kpis/explain", params={
