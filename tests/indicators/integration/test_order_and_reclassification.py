@@ -43,7 +43,7 @@ class TestOrderAndReclassification:
                              *(publisher.send(update) for update in updates))
         body = await tenant.wait_for(lambda b: figure(b, "disputed_outstanding") == 640)
         assert body["open_disputes"] == 7
-        await tenant.assert_recompute_is_clean(settling_s=5.0)
+        await tenant.assert_recompute_is_clean()
 
         await publisher.send(status("quality_claim", StatusCategory.DISPUTE, dispute=False, version=2))
         await tenant.wait_for(lambda b: figure(b, "disputed_outstanding") == 0)
