@@ -159,7 +159,8 @@ async def _repair(db: AsyncDatabase[Any], tenant_id: str, *, clock: Clock, trans
 
     async def correct(session: Any) -> None:
         if to_aggregates:
-            updates = [aggregate_update(tenant_id, key, figures, stamp) for key, figures in sorted(to_aggregates.items())]
+            updates = [aggregate_update(tenant_id, key, figures, stamp)
+                       for key, figures in sorted(to_aggregates.items())]
             await db[AGGREGATES].bulk_write(updates, session=session)
         if to_history:
             entries = [LogEntry(at=stamp.at, event=event, subject_kind="correction",
