@@ -1,0 +1,1 @@
+"""Adapters of the indicators service: the only code that knows MongoDB."""

@@ -1,0 +1,192 @@
+"""The indicator store in MongoDB: per-item snapshots and counts, facts, aggregates and history.
+
+Every write of one event happens in the event's transaction and costs O(items in the event):
+point reads by `_id`, one bulk write per collection, `$inc` on the aggregates it changes.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.indicators.domain.facts import ClientFacts, CountedAction, CountedItem, StatusFacts
+from services.indicators.domain.figures import AggregateKey, Figures, accumulate, change
+from services.indicators.domain.history import EventRef, LogEntry, scopes_touched
+from services.indicators.ports import Change, Definition, HeldAction, HeldItem, Saved, Session, Stamp
+from shared.contracts.values import ActionSnapshot, ItemSnapshot
+
+ITEMS = "items"
+ACTIONS = "actions"
+CLIENTS = "clients"
+STATUSES = "statuses"
+AGGREGATES = "aggregates"
+HISTORY = "history"
+
+
+def doc_id(*parts: str) -> str:
+    """One `_id` from several parts, unambiguous whatever characters the parts hold."""
+    return "|".join(part.replace("%", "%25").replace("|", "%7C") for part in parts)
+
+
+def aggregate_update(tenant_id: str, key: AggregateKey, figures: Figures, stamp: Stamp) -> UpdateOne:
+    return UpdateOne(
+        {"_id": doc_id(tenant_id, key.scope, key.currency)},
+        {
+            "$inc": {f"figures.{name}": value for name, value in figures.items()},
+            "$max": {"updated_at": stamp.at, "last_event_at": stamp.event.event_time},
+            "$setOnInsert": {"tenant_id": tenant_id, "scope": key.scope, "currency": key.currency,
+                             "created_at": stamp.at},
+        },
+        upsert=True,
+    )
+
+
+class MongoIndicatorStore:
+    """Implements `IndicatorStore` on the service's database."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.items = db[ITEMS]
+        self.actions = db[ACTIONS]
+        self.clients_ = db[CLIENTS]
+        self.statuses_ = db[STATUSES]
+        self.aggregates = db[AGGREGATES]
+        self.history = db[HISTORY]
+
+    async def ensure_indexes(self) -> None:
+        await self.items.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING)])
+        await self.items.create_index([("tenant_id", ASCENDING), ("counted.status_code", ASCENDING),
+                                       ("counted.status_rule", ASCENDING)])
+        await self.actions.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING)])
+        await self.clients_.create_index([("tenant_id", ASCENDING), ("group_id", ASCENDING)])
+        await self.clients_.create_index("changed_at")
+        await self.statuses_.create_index("changed_at")
+        await self.aggregates.create_index([("tenant_id", ASCENDING), ("scope", ASCENDING)])
+        await self.aggregates.create_index([("scope", ASCENDING), ("tenant_id", ASCENDING)])
+        await self.history.create_index([("tenant_id", ASCENDING), ("scopes", ASCENDING), ("at", ASCENDING)])
+        await self.history.create_index([("tenant_id", ASCENDING), ("at", ASCENDING)])
+
+    # -- reads inside an event's transaction --
+
+    async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]:
+        if not item_ids:
+            return {}
+        ids = [doc_id(tenant_id, item_id) for item_id in item_ids]
+        return {doc["item_id"]: held_item(doc) async for doc in self.items.find({"_id": {"$in": ids}}, session=session)}
+
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
+                           session: Session) -> dict[str, HeldAction]:
+        if not action_ids:
+            return {}
+        ids = [doc_id(tenant_id, action_id) for action_id in action_ids]
+        return {doc["action_id"]: held_action(doc)
+                async for doc in self.actions.find({"_id": {"$in": ids}}, session=session)}
+
+    async def clients(self, tenant_id: str, client_ids: Sequence[str], *, session: Session) -> dict[str, ClientFacts]:
+        if not client_ids:
+            return {}
+        ids = [doc_id(tenant_id, client_id) for client_id in client_ids]
+        return {doc["client_id"]: ClientFacts.model_validate(doc)
+                async for doc in self.clients_.find({"_id": {"$in": ids}}, session=session)}
+
+    async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]:
+        if not codes:
+            return {}
+        ids = [doc_id(tenant_id, code) for code in codes]
+        return {doc["code"]: StatusFacts.model_validate(doc)
+                async for doc in self.statuses_.find({"_id": {"$in": ids}}, session=session)}
+
+    # -- writes --
+
+    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved:
+        return await self._save_versioned(self.clients_, doc_id(tenant_id, facts.client_id), tenant_id, facts,
+                                          ClientFacts, stamp=stamp, session=session)
+
+    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved:
+        return await self._save_versioned(self.statuses_, doc_id(tenant_id, facts.code), tenant_id, facts,
+                                          StatusFacts, stamp=stamp, session=session)
+
+    async def _save_versioned(self, collection: Any, key: str, tenant_id: str, facts: ClientFacts | StatusFacts,
+                              cls: type[ClientFacts] | type[StatusFacts], *, stamp: Stamp, session: Session) -> Saved:
+        current = await collection.find_one({"_id": key}, session=session)
+        previous = cls.model_validate(current) if current else None
+        if previous is not None and previous.version >= facts.version:
+            return Saved(saved=False, previous=previous)
+        doc = {"_id": key, "tenant_id": tenant_id, **facts.model_dump(), "changed_at": stamp.at,
+               "event": stamp.event.model_dump()}
+        await collection.replace_one({"_id": key}, doc, upsert=True, session=session)
+        return Saved(saved=True, previous=previous)
+
+    async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
+        items, actions, entries = [], [], []
+        totals: dict[AggregateKey, Figures] = {}
+        for one in changes:
+            doc = subject_doc(tenant_id, one, stamp)
+            (items if one.subject_kind == "item" else actions).append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+            deltas = change(one.before, one.after)
+            if deltas:
+                accumulate(totals, deltas)
+                entries.append(history_doc(tenant_id, one, stamp))
+        if items:
+            await self.items.bulk_write(items, ordered=False, session=session)
+        if actions:
+            await self.actions.bulk_write(actions, ordered=False, session=session)
+        if totals:
+            updates = [aggregate_update(tenant_id, key, figures, stamp) for key, figures in sorted(totals.items())]
+            await self.aggregates.bulk_write(updates, ordered=False, session=session)
+        if entries:
+            await self.history.insert_many(entries, ordered=False, session=session)
+
+    # -- what a recount needs (outside the event's transaction) --
+
+    async def item_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]:
+        cursor = self.items.find({"tenant_id": tenant_id, "client_id": client_id}, {"item_id": 1})
+        return [doc["item_id"] async for doc in cursor]
+
+    async def action_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]:
+        cursor = self.actions.find({"tenant_id": tenant_id, "client_id": client_id}, {"action_id": 1})
+        return [doc["action_id"] async for doc in cursor]
+
+    async def item_ids_counted_under(self, tenant_id: str, status_code: str, rules: Sequence[str]) -> list[str]:
+        query = {"tenant_id": tenant_id, "counted.status_code": status_code,
+                 "counted.status_rule": {"$in": list(rules)}}
+        return [doc["item_id"] async for doc in self.items.find(query, {"item_id": 1})]
+
+    async def recently_defined(self, since: datetime) -> tuple[list[Definition], list[Definition]]:
+        clients = [Definition(doc["tenant_id"], doc["client_id"], EventRef.model_validate(doc["event"]))
+                   async for doc in self.clients_.find({"changed_at": {"$gte": since}})]
+        statuses = [Definition(doc["tenant_id"], doc["code"], EventRef.model_validate(doc["event"]))
+                    async for doc in self.statuses_.find({"changed_at": {"$gte": since}})]
+        return clients, statuses
+
+
+def held_item(doc: dict[str, Any]) -> HeldItem:
+    return HeldItem(snapshot=ItemSnapshot.model_validate(doc["snapshot"]),
+                    counted=CountedItem.model_validate(doc["counted"]))
+
+
+def held_action(doc: dict[str, Any]) -> HeldAction:
+    return HeldAction(snapshot=ActionSnapshot.model_validate(doc["snapshot"]),
+                      counted=CountedAction.model_validate(doc["counted"]))
+
+
+def subject_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
+    """An item's (or action's) newest snapshot and what it counts as, in one document."""
+    return {
+        "_id": doc_id(tenant_id, one.subject_id),
+        "tenant_id": tenant_id,
+        f"{one.subject_kind}_id": one.subject_id,
+        "client_id": one.snapshot.client_id,
+        "version": one.snapshot.version,
+        "snapshot": one.snapshot.model_dump(),
+        "counted": one.after.model_dump(),
+        "updated_at": stamp.at,
+    }
+
+
+def history_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
+    entry = LogEntry(at=stamp.at, event=stamp.event, subject_kind=one.subject_kind,  # type: ignore[arg-type]
+                     subject_id=one.subject_id, client_id=one.snapshot.client_id, before=one.before,
+                     after=one.after, scopes=scopes_touched(one.before, one.after))
+    return {"tenant_id": tenant_id, **entry.model_dump()}

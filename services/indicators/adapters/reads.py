@@ -1,0 +1,73 @@
+"""Reading the current figures of a scope, the members of a group, and a tenant's reporting currency."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.indicators.adapters.mongo import AGGREGATES, CLIENTS
+from services.indicators.domain.facts import ClientFacts
+from services.indicators.domain.figures import AggregateKey, Figures
+from shared.contracts.values import Currency
+
+SETTINGS = "tenant_settings"
+
+
+class ReportingCurrency(BaseModel):
+    """A tenant's reporting currency: KPIs in it add every currency converted at `amount × rate`."""
+
+    currency: Currency
+    rates: dict[Currency, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict,
+                                           description="Per currency, how much one unit is worth in `currency`")
+
+
+@dataclass(frozen=True)
+class ScopeFigures:
+    by_currency: dict[str, Figures]
+    updated_at: datetime | None
+    last_event_at: datetime | None
+
+
+class FiguresReader:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.aggregates = db[AGGREGATES]
+        self.clients = db[CLIENTS]
+        self.settings = db[SETTINGS]
+
+    async def scope(self, tenant_id: str, scope: str) -> ScopeFigures | None:
+        docs = await self.aggregates.find({"tenant_id": tenant_id, "scope": scope}).to_list()
+        if not docs:
+            return None
+        return ScopeFigures(
+            by_currency={doc["currency"]: Figures.from_nested(doc.get("figures")) for doc in docs},
+            updated_at=max((doc["updated_at"] for doc in docs if doc.get("updated_at")), default=None),
+            last_event_at=max((doc["last_event_at"] for doc in docs if doc.get("last_event_at")), default=None),
+        )
+
+    async def scopes(self, tenant_id: str, scopes: list[str]) -> dict[str, dict[str, Figures]]:
+        found: dict[str, dict[str, Figures]] = {scope: {} for scope in scopes}
+        async for doc in self.aggregates.find({"tenant_id": tenant_id, "scope": {"$in": scopes}}):
+            found[doc["scope"]][doc["currency"]] = Figures.from_nested(doc.get("figures"))
+        return found
+
+    async def group_members(self, tenant_id: str, group_id: str) -> list[ClientFacts]:
+        docs = await self.clients.find({"tenant_id": tenant_id, "group_id": group_id}).to_list()
+        return sorted((ClientFacts.model_validate(doc) for doc in docs), key=lambda c: (c.entity_id, c.client_id))
+
+    async def all_aggregates(self, tenant_id: str) -> dict[AggregateKey, Figures]:
+        return {AggregateKey(doc["scope"], doc["currency"]): Figures.from_nested(doc.get("figures"))
+                async for doc in self.aggregates.find({"tenant_id": tenant_id})}
+
+    async def tenant_known(self, tenant_id: str) -> bool:
+        return await self.aggregates.find_one({"tenant_id": tenant_id}, {"_id": 1}) is not None
+
+    async def reporting_currency(self, tenant_id: str) -> ReportingCurrency | None:
+        doc = await self.settings.find_one({"_id": tenant_id})
+        return ReportingCurrency.model_validate(doc["reporting"]) if doc and doc.get("reporting") else None
+
+    async def set_reporting_currency(self, tenant_id: str, reporting: ReportingCurrency | None) -> None:
+        value = reporting.model_dump() if reporting else None
+        await self.settings.update_one({"_id": tenant_id}, {"$set": {"reporting": value}}, upsert=True)

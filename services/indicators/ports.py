@@ -1,0 +1,108 @@
+"""What the handlers need from storage, as a port: MongoDB in production, a dict in the unit tests."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from services.indicators.domain.facts import (
+    ClientFacts,
+    Counted,
+    CountedAction,
+    CountedItem,
+    StatusFacts,
+)
+from services.indicators.domain.history import EventRef
+from shared.contracts.values import ActionSnapshot, ItemSnapshot
+
+T = TypeVar("T")
+Session = Any  # a MongoDB session inside a transaction, or None for the in-memory store
+Transact = Callable[[Callable[[Session], Awaitable[T]]], Awaitable[T]]
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """The newest snapshot of an item the service holds, and what it was counted as."""
+
+    snapshot: ItemSnapshot
+    counted: CountedItem
+
+
+@dataclass(frozen=True)
+class HeldAction:
+    snapshot: ActionSnapshot
+    counted: CountedAction
+
+
+@dataclass(frozen=True)
+class Change:
+    """A subject's new state and count; the figures change by `contribution(after) - contribution(before)`."""
+
+    snapshot: ItemSnapshot | ActionSnapshot
+    before: Counted | None
+    after: Counted
+
+    @property
+    def subject_kind(self) -> str:
+        return "item" if isinstance(self.snapshot, ItemSnapshot) else "action"
+
+    @property
+    def subject_id(self) -> str:
+        return self.snapshot.item_id if isinstance(self.snapshot, ItemSnapshot) else self.snapshot.action_id
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a change was applied, and which event caused it (kept in the history)."""
+
+    at: datetime
+    event: EventRef
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Outcome of saving versioned facts: whether they were newer, and what was held before."""
+
+    saved: bool
+    previous: Any
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A client's or status' facts changed recently, by this event (for the settling pass)."""
+
+    tenant_id: str
+    key: str
+    event: EventRef
+
+
+class IndicatorStore(Protocol):
+    async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]: ...
+
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
+                           session: Session) -> dict[str, HeldAction]: ...
+
+    async def clients(self, tenant_id: str, client_ids: Sequence[str], *,
+                      session: Session) -> dict[str, ClientFacts]: ...
+
+    async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]: ...
+
+    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved: ...
+
+    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved: ...
+
+    async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
+        """Store the subjects' new state, add the differences to the aggregates, append the history."""
+        ...
+
+    async def item_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]: ...
+
+    async def action_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]: ...
+
+    async def item_ids_counted_under(self, tenant_id: str, status_code: str, rules: Sequence[str]) -> list[str]:
+        """Items with `status_code` that were counted under one of `rules` (indexed)."""
+        ...
+
+    async def recently_defined(self, since: datetime) -> tuple[list[Definition], list[Definition]]:
+        """Clients and statuses whose facts changed since `since`, across tenants."""
+        ...

@@ -1,0 +1,156 @@
+"""An in-memory `IndicatorStore` (a fake of our own port) and event builders for the unit tests."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from services.indicators.domain.facts import ClientFacts, StatusFacts, count_action, count_item
+from services.indicators.domain.figures import AggregateKey, Figures, accumulate, change
+from services.indicators.domain.history import LogEntry, scopes_touched
+from services.indicators.domain.recompute import Difference, compare, rebuild
+from services.indicators.ports import Change, Definition, HeldAction, HeldItem, Saved, Session, Stamp
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.values import ActionSnapshot, ActionType, ItemKind, ItemSnapshot
+from shared.platform.consumer import EventContext
+
+T = TypeVar("T")
+TENANT = "acme"
+
+
+class InMemoryStore:
+    """Same contract as the MongoDB store; transactions are trivially atomic (nothing awaits I/O)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], HeldItem] = {}
+        self.actions: dict[tuple[str, str], HeldAction] = {}
+        self.client_facts: dict[tuple[str, str], ClientFacts] = {}
+        self.status_facts: dict[tuple[str, str], StatusFacts] = {}
+        self.defined_at: dict[tuple[str, str, str], Stamp] = {}
+        self.aggregates: dict[str, dict[AggregateKey, Figures]] = {}
+        self.history: dict[str, list[LogEntry]] = {}
+
+    async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]:
+        return {i: self.items[(tenant_id, i)] for i in item_ids if (tenant_id, i) in self.items}
+
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
+                           session: Session) -> dict[str, HeldAction]:
+        return {i: self.actions[(tenant_id, i)] for i in action_ids if (tenant_id, i) in self.actions}
+
+    async def clients(self, tenant_id: str, client_ids: Sequence[str], *, session: Session) -> dict[str, ClientFacts]:
+        return {i: self.client_facts[(tenant_id, i)] for i in client_ids if (tenant_id, i) in self.client_facts}
+
+    async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]:
+        return {c: self.status_facts[(tenant_id, c)] for c in codes if (tenant_id, c) in self.status_facts}
+
+    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved:
+        return self._save(self.client_facts, "client", tenant_id, facts.client_id, facts, stamp)
+
+    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved:
+        return self._save(self.status_facts, "status", tenant_id, facts.code, facts, stamp)
+
+    def _save(self, table: dict[tuple[str, str], Any], kind: str, tenant_id: str, key: str, facts: Any,
+              stamp: Stamp) -> Saved:
+        previous = table.get((tenant_id, key))
+        if previous is not None and previous.version >= facts.version:
+            return Saved(saved=False, previous=previous)
+        table[(tenant_id, key)] = facts
+        self.defined_at[(kind, tenant_id, key)] = stamp
+        return Saved(saved=True, previous=previous)
+
+    async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
+        totals = self.aggregates.setdefault(tenant_id, {})
+        for one in changes:
+            if isinstance(one.snapshot, ItemSnapshot):
+                self.items[(tenant_id, one.subject_id)] = HeldItem(one.snapshot, one.after)  # type: ignore[arg-type]
+            else:
+                held = HeldAction(one.snapshot, one.after)  # type: ignore[arg-type]
+                self.actions[(tenant_id, one.subject_id)] = held
+            deltas = change(one.before, one.after)
+            if deltas:
+                accumulate(totals, deltas)
+                self.history.setdefault(tenant_id, []).append(LogEntry(
+                    at=stamp.at, event=stamp.event, subject_kind=one.subject_kind,  # type: ignore[arg-type]
+                    subject_id=one.subject_id, client_id=one.snapshot.client_id, before=one.before,
+                    after=one.after, scopes=scopes_touched(one.before, one.after)))
+
+    async def item_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]:
+        return [i for (t, i), held in self.items.items() if t == tenant_id and held.snapshot.client_id == client_id]
+
+    async def action_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]:
+        return [i for (t, i), held in self.actions.items() if t == tenant_id and held.snapshot.client_id == client_id]
+
+    async def item_ids_counted_under(self, tenant_id: str, status_code: str, rules: Sequence[str]) -> list[str]:
+        return [i for (t, i), held in self.items.items()
+                if t == tenant_id and held.counted.status_code == status_code and held.counted.status_rule in rules]
+
+    async def recently_defined(self, since: datetime) -> tuple[list[Definition], list[Definition]]:
+        found: dict[str, list[Definition]] = {"client": [], "status": []}
+        for (kind, tenant_id, key), stamp in self.defined_at.items():
+            if stamp.at >= since:
+                found[kind].append(Definition(tenant_id, key, stamp.event))
+        return found["client"], found["status"]
+
+    # -- what the tests check --
+
+    def figures(self, tenant_id: str = TENANT) -> dict[AggregateKey, Figures]:
+        return dict(self.aggregates.get(tenant_id, {}))
+
+    def recomputed(self, tenant_id: str = TENANT) -> dict[AggregateKey, Figures]:
+        """Every aggregate rebuilt from scratch from the snapshots and the current facts."""
+        clients = {k: f for (t, k), f in self.client_facts.items() if t == tenant_id}
+        statuses = {k: f for (t, k), f in self.status_facts.items() if t == tenant_id}
+        counted = [count_item(h.snapshot, client=clients.get(h.snapshot.client_id),
+                              status=statuses.get(h.snapshot.status_code or ""))
+                   for (t, _), h in self.items.items() if t == tenant_id]
+        counted += [count_action(h.snapshot, client=clients.get(h.snapshot.client_id))
+                    for (t, _), h in self.actions.items() if t == tenant_id]
+        return rebuild(counted)
+
+    def differences(self, tenant_id: str = TENANT) -> list[Difference]:
+        return compare(self.figures(tenant_id), self.recomputed(tenant_id))
+
+    def history_sums(self, tenant_id: str = TENANT) -> dict[AggregateKey, Figures]:
+        totals: dict[AggregateKey, Figures] = {}
+        for entry in self.history.get(tenant_id, []):
+            accumulate(totals, {AggregateKey(*key): figures for key, figures in entry.deltas().items()})
+        return totals
+
+
+async def transact_in_memory(work: Callable[[Session], Awaitable[T]]) -> T:
+    return await work(None)
+
+
+def context(payload: EventPayload, *, tenant_id: str = TENANT, key_id: str = "c1",
+            time: datetime | None = None) -> EventContext:
+    envelope = Envelope.wrap(payload, tenant_id=tenant_id, key_id=key_id, source="/tests",
+                             time=time or datetime(2026, 11, 2, 9, tzinfo=UTC))
+    return EventContext(envelope, None, None)
+
+
+def item(item_id: str, *, version: int = 1, client_id: str = "c1", open_amount: str = "100.00",
+         amount: str | None = None, currency: str = "EUR", status_code: str | None = None,
+         status_since: datetime | None = None, held_by: str | None = None,
+         held_type: ActionType | None = None, kind: ItemKind = ItemKind.INVOICE,
+         issue_date: date = date(2026, 9, 1), due_date: date = date(2026, 10, 1),
+         changed_at: datetime | None = None) -> ItemSnapshot:
+    return ItemSnapshot(
+        item_id=item_id, client_id=client_id, number=f"INV-{item_id}", kind=kind, issue_date=issue_date,
+        due_date=due_date, amount=Decimal(amount if amount is not None else open_amount),
+        open_amount=Decimal(open_amount), currency=currency, status_code=status_code,
+        status_since=status_since, held_by_action_id=held_by,
+        held_by_action_type=held_type if held_by else None, version=version,
+        changed_at=changed_at or datetime(2026, 10, 15, 8, tzinfo=UTC),
+    )
+
+
+def action(action_id: str, *, version: int = 1, client_id: str = "c1", type: ActionType = ActionType.FOLLOW_UP,
+           state: str = "open") -> ActionSnapshot:
+    return ActionSnapshot(action_id=action_id, client_id=client_id, type=type, name=f"Case {action_id}",
+                          scheduled_for=date(2026, 11, 20), state=state, version=version,  # type: ignore[arg-type]
+                          changed_at=datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def new_id() -> str:
+    return uuid4().hex[:8]
