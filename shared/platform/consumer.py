@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
@@ -31,16 +31,40 @@ from shared.platform.outbox import Outbox
 from shared.platform.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class TransactionScope:
+    """Per-transaction state shared by the handlers of one transaction (one event, or a batch):
+    a service keeps write buffers here and flushes them once, just before the commit."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, Any] = {}
+        self._flushes: list[Callable[[], Awaitable[None]]] = []
+
+    def state(self, key: str, factory: Callable[[], T]) -> T:
+        """The object stored under `key` in this transaction, created by `factory` the first time."""
+        if key not in self._state:
+            self._state[key] = factory()
+        return self._state[key]  # type: ignore[no-any-return]
+
+    def on_flush(self, flush: Callable[[], Awaitable[None]]) -> None:
+        self._flushes.append(flush)
+
+    async def flush(self) -> None:
+        for flush in self._flushes:
+            await flush()
 
 
 @dataclass(frozen=True)
 class EventContext:
     """What a handler gets beside the payload: the envelope, and for transactional handlers the
-    session of the transaction that also records the event as handled."""
+    session of the transaction that also records the event as handled, and its scope."""
 
     envelope: Envelope
     session: AsyncClientSession | None
     outbox: Outbox | None
+    scope: TransactionScope | None = None
 
     async def stage(self, payload: EventPayload, *, key_id: str, subject: str | None = None) -> None:
         """Publish an event caused by this one, in the same transaction (same tenant, same flow)."""
@@ -58,6 +82,14 @@ class EventContext:
 
 
 Handler = Callable[[Any, EventContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    record: RawRecord
+    envelope: Envelope
+    payload: Any
+    route: "Route"
 
 
 @dataclass(frozen=True)
@@ -86,8 +118,10 @@ class EventRouter:
         metrics: Metrics,
         settings: ConsumerSettings,
         clock: Clock,
+        batch_size: int = 1,
     ) -> None:
         self.consumer = consumer
+        self.batch_size = batch_size
         self.client = client
         self.processed = processed
         self.outbox = outbox
@@ -104,30 +138,81 @@ class EventRouter:
 
     async def consume(self, record: RawRecord) -> None:
         """Handle one record to the end: handled, skipped, or dead-lettered; never raises for bad data."""
+        decoded = await self._decode(record)
+        if decoded is not None:
+            with log_context(correlation_id=decoded.envelope.correlation_id, event_id=decoded.envelope.id,
+                             tenant_id=decoded.envelope.tenant_id):
+                await self._handle_with_retries(decoded.record, decoded.envelope, decoded.payload, decoded.route)
+
+    async def consume_batch(self, records: list[RawRecord]) -> None:
+        """Handle records in one transaction (one commit, one dedupe query); if that fails, one by one,
+        so a poison message is isolated and dead-lettered alone."""
+        batch = [decoded for record in records if (decoded := await self._decode(record)) is not None]
+        if not batch:
+            return
+        if len(batch) == 1 or not all(item.route.transactional for item in batch):
+            for item in batch:
+                await self._handle_with_retries(item.record, item.envelope, item.payload, item.route)
+            return
+        started = time.perf_counter()
+        try:
+            handled = await self._handle_batch_once(batch)
+        except Exception as exc:
+            log.warning("a batch of %d events failed (%r); handling them one by one", len(batch), exc)
+            for item in batch:
+                with log_context(correlation_id=item.envelope.correlation_id, event_id=item.envelope.id,
+                                 tenant_id=item.envelope.tenant_id):
+                    await self._handle_with_retries(item.record, item.envelope, item.payload, item.route)
+            return
+        seconds = (time.perf_counter() - started) / len(batch)
+        for item in batch:
+            self.metrics.handler_seconds.labels(consumer=self.consumer, type=item.envelope.type).observe(seconds)
+            first = item.envelope.id in handled
+            handled.discard(item.envelope.id)
+            self._count(item.envelope.type, "handled" if first else "duplicate")
+
+    async def _decode(self, record: RawRecord) -> Decoded | None:
+        """The record's envelope, route and payload; None when it was skipped or dead-lettered."""
         try:
             envelope = Envelope.model_validate_json(record.value)
         except ValidationError as exc:
             await self._dead_letter(record, PermanentError(f"not an event envelope: {_first_error(exc)}"), 1, None)
-            return
-        with log_context(correlation_id=envelope.correlation_id, event_id=envelope.id, tenant_id=envelope.tenant_id):
-            await self._route(record, envelope)
-
-    async def _route(self, record: RawRecord, envelope: Envelope) -> None:
+            return None
         replay_for = record.headers.get(REPLAY_HEADER)
         if replay_for and replay_for != self.consumer:
             self._count(envelope.type, "skipped")
-            return
+            return None
         route = self.routes.get(envelope.type)
         if route is None:
             self._count(envelope.type, "unknown_type")
-            return
+            return None
         try:
             payload = envelope.payload(route.payload_cls)
         except ValidationError as exc:
             error = PermanentError(f"{envelope.type} payload does not match its contract: {_first_error(exc)}")
             await self._dead_letter(record, error, 1, envelope)
-            return
-        await self._handle_with_retries(record, envelope, payload, route)
+            return None
+        return Decoded(record, envelope, payload, route)
+
+    async def _handle_batch_once(self, batch: list[Decoded]) -> set[str]:
+        async def work(session: AsyncClientSession) -> set[str]:
+            first = await self.processed.first_times(
+                consumer=self.consumer, events=[(item.envelope.id, item.envelope.type) for item in batch],
+                at=self.clock.now(), session=session,
+            )
+            scope = TransactionScope()
+            pending = set(first)
+            for item in batch:
+                if item.envelope.id in pending:  # a redelivery inside the batch is handled once
+                    pending.discard(item.envelope.id)
+                    await item.route.handler(item.payload, EventContext(item.envelope, session, self.outbox, scope))
+            await scope.flush()
+            return first
+
+        handled = await run_in_transaction(self.client, work)
+        if handled and self.outbox is not None:
+            self.outbox.notify_committed()
+        return handled
 
     async def _handle_with_retries(self, record: RawRecord, envelope: Envelope, payload: Any, route: Route) -> None:
         attempt = 0
@@ -170,7 +255,9 @@ class EventRouter:
                 at=self.clock.now(), session=session,
             )
             if first:
-                await route.handler(payload, EventContext(envelope, session, self.outbox))
+                scope = TransactionScope()
+                await route.handler(payload, EventContext(envelope, session, self.outbox, scope))
+                await scope.flush()
             return first
 
         handled = await run_in_transaction(self.client, work)

@@ -10,6 +10,8 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.platform.mongo import find_by_ids
+
 COLLECTION = "processed_events"
 
 
@@ -33,3 +35,20 @@ class ProcessedEvents:
             session=session,
         )
         return True
+
+    async def first_times(
+        self, *, consumer: str, events: list[tuple[str, str]], at: datetime, session: AsyncClientSession
+    ) -> set[str]:
+        """Record a batch of (event id, type) as handled; returns the ids seen for the first time
+        (a redelivered id, or one repeated inside the batch, is left out)."""
+        keys = {f"{consumer}:{event_id}": (event_id, event_type) for event_id, event_type in events}
+        seen = {doc["_id"] for doc in await find_by_ids(self.collection, list(keys), projection={"_id": 1},
+                                                        session=session)}
+        fresh = {key: value for key, value in keys.items() if key not in seen}
+        if fresh:
+            await self.collection.insert_many(
+                [{"_id": key, "consumer": consumer, "event_id": event_id, "type": event_type, "processed_at": at}
+                 for key, (event_id, event_type) in fresh.items()],
+                session=session,
+            )
+        return {event_id for event_id, _ in fresh.values()}

@@ -89,8 +89,12 @@ class ServiceRuntime:
         """A loop (scheduler, listener) started once the service is connected, cancelled at shutdown."""
         self._workers.append(worker)
 
-    def event_router(self, consumer: str) -> EventRouter:
-        """A consumer group of this service; register handlers on it with `router.on(...)`."""
+    def event_router(self, consumer: str, *, batch_size: int = 1) -> EventRouter:
+        """A consumer group of this service; register handlers on it with `router.on(...)`.
+
+        With `batch_size` > 1 the group reads up to that many records at a time and handles them in one
+        transaction (handlers may buffer writes in `ctx.scope` and flush once); a failing batch is
+        retried one record at a time."""
         router = EventRouter(
             consumer=consumer,
             client=self._client(),
@@ -100,6 +104,7 @@ class ServiceRuntime:
             metrics=self.metrics,
             settings=self.settings,
             clock=self.clock,
+            batch_size=batch_size,
         )
         self.routers.append(router)
         return router
@@ -167,14 +172,18 @@ class ServiceRuntime:
 
     def _subscribe(self, router: EventRouter) -> None:
         async def on_message(message: KafkaMessage) -> None:
+            raw = message.raw_message
             try:
-                await router.consume(RawRecord.from_consumer_record(message.raw_message))
+                if isinstance(raw, tuple):
+                    await router.consume_batch([RawRecord.from_consumer_record(record) for record in raw])
+                else:
+                    await router.consume(RawRecord.from_consumer_record(raw))
             except RedeliveryNeeded as exc:
                 log.error("%s; the message will be read again", exc)
                 await asyncio.sleep(2.0)
                 raise NackMessage() from exc
             except Exception as exc:  # a bug in our plumbing: never acknowledge what was not handled
-                log.exception("unexpected failure consuming %s; the message will be read again", message.raw_message.topic)
+                log.exception("unexpected failure consuming from %s; the message will be read again", router.consumer)
                 await asyncio.sleep(2.0)
                 raise NackMessage() from exc
 
@@ -183,6 +192,9 @@ class ServiceRuntime:
         topics = [self.topics(stream) for stream in router.streams()]
         if not topics:
             return
+        batching: dict[str, Any] = (
+            {"batch": True, "max_records": router.batch_size, "batch_timeout_ms": 100} if router.batch_size > 1 else {}
+        )
         self.broker.subscriber(
             *topics,
             group_id=router.consumer,
@@ -192,6 +204,7 @@ class ServiceRuntime:
             decoder=_raw_body,
             title=f"{router.consumer}:{','.join(topics)}",
             description=router.describe(),
+            **batching,
         )(on_message)
 
     async def _supervise(self) -> None:

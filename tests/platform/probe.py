@@ -79,6 +79,7 @@ class ProbeSettings(PlatformSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     probe_consume: bool = True
+    probe_batch_size: int = 1
 
 
 def create_app(settings: ProbeSettings) -> FastAPI:
@@ -88,7 +89,7 @@ def create_app(settings: ProbeSettings) -> FastAPI:
         runtime.document_publications([ClientUpserted])
         if not settings.probe_consume:
             return
-        router = runtime.event_router("probe-recorder")
+        router = runtime.event_router("probe-recorder", batch_size=settings.probe_batch_size)
         attempts: dict[str, int] = {}
 
         async def handler(event: ClientUpserted, ctx: EventContext) -> None:

@@ -151,3 +151,24 @@ class TestDeadLetterReplay:
             assert result.stdout.startswith("replayed 1 of 1 dead letters")
             rows = await eventually(lambda: received(infra, isolation), until=lambda r: "r" in r)
         assert rows["r"]["times"] == 1
+
+
+class TestBatchedConsumer:
+    async def test_a_batch_is_handled_once_and_a_poison_record_in_it_goes_alone_to_the_dead_letters(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe", probe_batch_size=50))
+        topic = topics(Stream.CLIENTS)
+        async with serve_app(app) as base_url:
+            for n in range(30):
+                value, headers = envelope_bytes(f"b{n}", "poison" if n == 17 else "Batch Ltd")
+                await produce(infra, topic, value=value, key=b"acme:batch", headers=headers)
+                if n == 5:  # a redelivery inside the stream
+                    await produce(infra, topic, value=value, key=b"acme:batch", headers=headers)
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: len(r) == 29)
+            dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=1)
+            duplicates = await metric(base_url, "arf_events_consumed_total", outcome="duplicate")
+        assert "b17" not in rows
+        assert all(row["times"] == 1 for row in rows.values())
+        assert headers_of(dead[0])["dlq_error"] == "PermanentError: client b17 cannot be handled"
+        assert duplicates == 1
