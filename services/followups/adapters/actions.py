@@ -83,7 +83,7 @@ class HistoryRepository:
     async def of_client(self, tenant_id: str, client_id: str, *, skip: int = 0, limit: int = 500
                         ) -> list[HistoryEntry]:
         cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True})
-        cursor = cursor.sort([("at", DESCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
+        cursor = cursor.sort([("at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
         return [from_doc(HistoryEntry, doc) async for doc in cursor]
 
 

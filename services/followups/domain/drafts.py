@@ -117,7 +117,7 @@ def _owner(spec: ActionSpec, suggested: str | None, *, users: Mapping[str, UserR
         if spec.owner_id not in users:
             raise Invalid(f"unknown owner {spec.owner_id!r}: the owner must be an active user", code="unknown_owner")
         return users[spec.owner_id]
-    for candidate in (suggested, caller_id, client.collector_id):
+    for candidate in (suggested, client.collector_id, caller_id):  # the collector owns the client's cases
         if candidate and candidate in users:
             return users[candidate]
     return None

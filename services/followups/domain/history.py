@@ -8,8 +8,7 @@ The actor may be a user, a colleague acting from an interactive email (by addres
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from uuid import uuid4
-
+from bson import ObjectId
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.values import Actor
@@ -41,7 +40,9 @@ class HistoryEntry(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    entry_id: str = Field(default_factory=lambda: str(uuid4()))
+    # An ObjectId grows with time and, within a process, with every id made: entries of one command (same
+    # timestamp) keep the order they were made in.
+    entry_id: str = Field(default_factory=lambda: str(ObjectId()))
     client_id: str
     action_id: str | None = None
     client_level: bool = False
