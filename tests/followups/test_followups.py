@@ -204,7 +204,7 @@ class TestClosing:
             assert error["code"] == "action_not_open"
         await api.fails("POST", f"{url}/attachments", 409, files={"file": ("a.pdf", PDF, "application/pdf")})
         history = await api.ok("GET", "/clients/C1/history")
-        assert [e["kind"] for e in history] == ["closed", "created"]
+        assert [e["kind"] for e in history] == ["closed", "created"]  # no qualification: created by hand
 
     async def test_deleting_releases_its_items_with_that_reason(self, api: Api, case: dict) -> None:
         deleted = await api.ok("DELETE", f"{case['url']}?reason=opened+by+mistake")

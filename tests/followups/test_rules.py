@@ -1,8 +1,10 @@
 """The documented rules, each against the real broker and database (rules 5 and 9's page belong to the
 indicators and interactive-email issues; rule 9's recipients are checked in test_wizard)."""
 
+import asyncio
+
 from shared.contracts.actions import ActionChanged
-from shared.contracts.receivables import ItemsDetached, ItemsReattached, ItemStatusChanged
+from shared.contracts.receivables import ItemsDetached, ItemsReattached, ItemStatusChanged, ItemStatusDefined
 from tests.followups.helpers import Api, seed_client, seed_people
 
 
@@ -157,7 +159,31 @@ class TestRule7AnActionWhoseItemsAreAllClosedIsDeleted:
         released = (await api.events.wait(api.tenant_id, ItemsReattached))[0]["data"]
         assert released["reason"] == "item_closed" and {i["item_id"] for i in released["items"]} == set(ids)
         history = await api.ok("GET", "/clients/C1/history")
-        automatic = next(e for e in history if e["kind"] == "deleted")
+        assert [e["kind"] for e in history] == ["deleted", "created", "items_qualified"]
+        automatic = history[0]
         assert automatic["action_id"] == action_id and automatic["data"] == {
             "automatic": True, "reason": "all its items are closed"}
         assert await held_ids(api) == set()
+
+
+class TestConcurrentRequests:
+    async def test_two_follow_ups_racing_for_the_same_item_one_wins_the_other_gets_a_409(self, api: Api) -> None:
+        await seed_people(api)
+        ids = await seed_client(api, items=2)
+        new_follow_up = {"kind": "create_action", "source": "status_model"}
+        bodies = [{"client_id": "C1", "item_ids": ids, "status_code": code, "next_action": new_follow_up}
+                  for code in ("price_dispute", "quality_dispute")]
+        answers = await asyncio.gather(*(api.http.post("/wizard/change-status", json=body) for body in bodies))
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        winner = next(a.json() for a in answers if a.status_code == 200)
+        assert await held_ids(api) == set(ids)
+        items = await api.ok("GET", "/clients/C1/items")
+        assert {(i["held_by_action_id"], i["status_code"], i["version"]) for i in items} == {
+            (winner["action"]["action_id"], winner["status_code"], 3)}
+        assert len(await api.ok("GET", "/actions?client_id=C1")) == 1
+
+    async def test_a_tenants_first_requests_in_parallel_install_the_defaults_once(self, api: Api) -> None:
+        answers = await asyncio.gather(*(api.http.get("/statuses") for _ in range(5)))
+        assert [len(a.json()) for a in answers] == [9] * 5
+        await api.events.wait(api.tenant_id, ItemStatusDefined, 9)
+        assert len(await api.events.settle(api.tenant_id, quiet_s=1.0)) == 9

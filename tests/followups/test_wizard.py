@@ -67,7 +67,8 @@ class TestTheThreeSteps:
         assert event["status_code"] is None and event["comment"] == "client says payment is on its way"
         assert (await api.events.wait(api.tenant_id, EmailRequested))[0]["data"]["action_id"] is None
         history = await api.ok("GET", "/clients/C1/history")
-        assert [e["kind"] for e in history] == ["email_requested"]
+        assert [e["kind"] for e in history] == ["email_requested", "items_qualified"]  # newest first
+        assert (history[1]["text"], history[1]["data"]["item_ids"]) == ("client says payment is on its way", ids)
 
     async def test_adding_to_an_existing_follow_up(self, api: Api) -> None:
         await seed_people(api)

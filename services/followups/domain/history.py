@@ -24,6 +24,7 @@ class EntryKind(StrEnum):
     ITEMS_ADDED = "items_added"
     ITEMS_REMOVED = "items_removed"
     ITEM_STATUS_CHANGED = "item_status_changed"
+    ITEMS_QUALIFIED = "items_qualified"  # client level: a status and/or comment on a selection of its items
     COMMENT_ADDED = "comment_added"
     ATTACHMENT_ADDED = "attachment_added"
     EMAIL_REQUESTED = "email_requested"

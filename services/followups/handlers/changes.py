@@ -69,6 +69,10 @@ class Changes:
             "previous": previous, "comment": comment, "actor": self.actor.model_dump(), "at": self.now,
             "action_id": action_id,
         })
+        self.note(HistoryEntry(client_id=client_id, client_level=True, kind=EntryKind.ITEMS_QUALIFIED, at=self.now,
+                               actor=self.actor, text=comment, data={
+                                   "status_code": code, "item_count": len(item_ids), "item_ids": list(item_ids),
+                                   "action_id": action_id}))
 
     def hold(self, action: Action, item_ids: Sequence[str]) -> None:
         updated = self._apply(item_ids, lambda item: rules.hold(item, action_id=action.action_id,
