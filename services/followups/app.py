@@ -14,7 +14,6 @@ from services.followups.api.errors import add_error_handlers
 from services.followups.config import FollowupsSettings
 from services.followups.handlers.context import Deps
 from services.followups.subscribers import subscribe
-from shared.contracts.receivables import ItemStatusDefined
 from shared.platform.clock import Clock
 from shared.platform.http import create_http_app
 from shared.platform.runtime import ServiceRuntime
@@ -46,7 +45,7 @@ async def wire(runtime: ServiceRuntime, app: FastAPI) -> None:
     app.state.followups = deps
     app.state.tenant_gate = TenantGate()
     runtime.on_database_ready(store.ensure_indexes)
-    runtime.document_publications([*PUBLISHED, ItemStatusDefined])
+    runtime.document_publications(PUBLISHED)
     subscribe(runtime, deps)
 
     async def sweep_orphan_attachments() -> None:

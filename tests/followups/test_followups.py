@@ -147,6 +147,7 @@ class TestOperationsAndTheirHistory:
         assert [(h["status_before"], h["status_after"], h["comment"]) for h in item_history] == [
             (None, "credit_note_requested", "sales agrees on 5 %")]
         await api.fails("POST", f"{url}/item-status", 422, json={"status_code": "nope"})
+        await api.fails("POST", f"{url}/item-status", 422, json={})
         await api.fails("POST", f"{url}/item-status", 422, json={"item_ids": [case["ids"][2]]})
 
     async def test_comments_are_in_its_history(self, api: Api, case: dict) -> None:

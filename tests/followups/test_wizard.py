@@ -150,3 +150,25 @@ class TestLargeSelections:
             assert sorted(i["item_id"] for e in events for i in e["data"]["items"]) == sorted(ids)
         action = await api.ok("GET", f"/actions/{result['action']['action_id']}")
         assert len(action["item_ids"]) == len(ids)
+
+
+class TestUnusualButValidInput:
+    async def test_item_ids_with_dots_and_dollars_and_a_token_without_a_usable_email(
+            self, api: Api, token_for: object) -> None:
+        await seed_people(api)
+        await seed_client(api, items=0)
+        odd = ["INV.2026.001", "$ref", "a b/ç"]
+        rows = [{"item_id": item_id, "client_id": "C1", "number": item_id, "issue_date": "2026-09-01",
+                 "due_date": "2026-10-01", "amount": "10", "open_amount": "10", "currency": "EUR"} for item_id in odd]
+        assert (await api.ok("POST", "/imports/items", json=rows))["created"] == 3
+        odd_token = token_for(tenant_id=api.tenant_id, role="collector", user_id="u-col",  # type: ignore[operator]
+                              email="not an address")
+        result = await api.ok("POST", "/wizard/change-status", headers={"Authorization": f"Bearer {odd_token}"},
+                              json={"client_id": "C1", "item_ids": odd, "status_code": "price_dispute",
+                                    "comment": "odd ids", "client_email": {"subject": "s", "body": "b"}})
+        assert result["item_count"] == 3
+        history = await api.ok("GET", "/items/$ref/history")
+        assert [(h["status_before"], h["status_after"], h["actor"]["email"]) for h in history] == [
+            (None, "price_dispute", None)]
+        request = (await api.events.wait(api.tenant_id, EmailRequested))[0]["data"]
+        assert request["reply_to"] is None

@@ -104,11 +104,14 @@ class QualificationsRepository:
                                           "tenant_id": tenant_id, **record}, session=session)
 
     async def of_item(self, tenant_id: str, client_id: str, item_id: str) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "item_ids": item_id},
-                                      {"item_ids": 0}).sort("at", ASCENDING)
-        return [{"at": doc["at"], "actor": doc["actor"], "status_before": doc.get("previous", {}).get(item_id),
-                 "status_after": doc.get("status_code") or doc.get("previous", {}).get(item_id),
-                 "comment": doc.get("comment"), "action_id": doc.get("action_id")} async for doc in cursor]
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "item_ids": item_id})
+        history = []
+        async for doc in cursor.sort("at", ASCENDING):
+            before = doc["previous_status_codes"][doc["item_ids"].index(item_id)]
+            history.append({"at": doc["at"], "actor": doc["actor"], "status_before": before,
+                            "status_after": doc.get("status_code") or before, "comment": doc.get("comment"),
+                            "action_id": doc.get("action_id")})
+        return history
 
 
 class EmailsRepository:

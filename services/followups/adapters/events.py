@@ -20,6 +20,7 @@ from shared.contracts.receivables import (
     ItemsDetached,
     ItemsReattached,
     ItemStatusChanged,
+    ItemStatusDefined,
     ItemsUpserted,
     ReattachReason,
 )
@@ -32,8 +33,8 @@ from services.followups.domain.statuses import ItemStatus
 
 T = TypeVar("T")
 PUBLISHED: tuple[type[EventPayload], ...] = (
-    ClientUpserted, ItemsUpserted, ItemsClosed, ItemStatusChanged, ItemsDetached, ItemsReattached, ActionChanged,
-    EmailRequested,
+    ClientUpserted, ItemsUpserted, ItemsClosed, ItemStatusChanged, ItemStatusDefined, ItemsDetached, ItemsReattached,
+    ActionChanged, EmailRequested,
 )
 
 

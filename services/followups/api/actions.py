@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.contracts.email import EmailPurpose
 from shared.contracts.values import ActionState, ActionType, Identifier, ItemSnapshot
@@ -48,10 +48,16 @@ class Items(Body):
     item_ids: ItemIds
 
 
-class ItemStatus(Body):
+class StatusOfItems(Body):
     status_code: str | None = None
     comment: Comment | None = None
     item_ids: list[Identifier] | None = Field(None, description="Default: all the action's open items")
+
+    @model_validator(mode="after")
+    def _something(self) -> "StatusOfItems":
+        if self.status_code is None and self.comment is None:
+            raise ValueError("give a status_code, a comment, or both")
+        return self
 
 
 class NewComment(Body):
@@ -150,7 +156,7 @@ async def remove_items(action_id: str, body: Items, caller: Collector, deps: Ser
 
 
 @router.post("/{action_id}/item-status", summary="Update the status of its items (resolved: they leave it)")
-async def item_status(action_id: str, body: ItemStatus, caller: Collector, deps: Service) -> Action:
+async def item_status(action_id: str, body: StatusOfItems, caller: Collector, deps: Service) -> Action:
     operation = commands.update_item_status(body.status_code, body.comment, body.item_ids, caller=caller, deps=deps)
     return await commands.operate(action_id, operation, caller=caller, deps=deps)
 

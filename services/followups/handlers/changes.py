@@ -5,7 +5,7 @@ event, so one request that qualifies 10 000 items and puts them in a follow-up w
 publishes one event per 500 items and per step, and every event carries the snapshot of its own step.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ class Changes:
         self.items[item.item_id] = item
         (self.new_items if new else self.changed_items).add(item.item_id)
 
-    def _apply(self, item_ids: Sequence[str], change: Any) -> list[ItemSnapshot]:
+    def _apply(self, item_ids: Sequence[str], change: Callable[[ItemSnapshot], ItemSnapshot]) -> list[ItemSnapshot]:
         updated = [change(self.items[item_id]) for item_id in item_ids]
         for item in updated:
             self.put(item, new=item.item_id in self.new_items)
@@ -66,7 +66,7 @@ class Changes:
                                         actor=self.actor)
         self.qualifications.append({
             "qualification_id": new_id(), "client_id": client_id, "item_ids": list(item_ids), "status_code": code,
-            "previous": previous, "comment": comment, "actor": self.actor.model_dump(), "at": self.now,
+            "previous_status_codes": [previous[item_id] for item_id in item_ids], "comment": comment, "actor": self.actor.model_dump(), "at": self.now,
             "action_id": action_id,
         })
         self.note(HistoryEntry(client_id=client_id, client_level=True, kind=EntryKind.ITEMS_QUALIFIED, at=self.now,

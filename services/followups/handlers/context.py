@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import uuid4
 
+from pydantic import TypeAdapter, ValidationError
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from shared.contracts.values import Actor, ActorKind, UserRef
+from shared.contracts.values import Actor, ActorKind, EmailAddress, UserRef
 from shared.platform.clock import Clock
 from services.followups.adapters.events import UnitOfWork
 from services.followups.adapters.store import Store
@@ -30,10 +31,21 @@ class Caller:
     kind: ActorKind = ActorKind.USER
 
     @property
+    def address(self) -> str | None:
+        """The caller's email, if the token's claim is a usable address."""
+        try:
+            return _ADDRESS.validate_python(self.email) if self.email else None
+        except ValidationError:
+            return None
+
+    @property
     def actor(self) -> Actor:
         if self.kind == ActorKind.COLLEAGUE:  # known by the address the link was issued to
-            return Actor(kind=ActorKind.COLLEAGUE, email=self.email, name=self.name)
-        return Actor(kind=self.kind, id=self.user_id, email=self.email, name=self.name)
+            return Actor(kind=ActorKind.COLLEAGUE, email=self.address, name=self.name)
+        return Actor(kind=self.kind, id=self.user_id, email=self.address, name=self.name)
+
+
+_ADDRESS = TypeAdapter(EmailAddress)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,8 @@ the request for the mailer, and note it in the action's (or the client's) histor
 
 from collections.abc import Sequence
 
-from pydantic import TypeAdapter, ValidationError
-
 from shared.contracts.email import EmailPurpose
-from shared.contracts.values import EmailAddress, ItemSnapshot
+from shared.contracts.values import ItemSnapshot
 from services.followups.adapters.events import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
@@ -23,9 +21,6 @@ from services.followups.domain.history import EntryKind, HistoryEntry
 from services.followups.domain.parties import Client
 from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Caller, Deps, new_id, user_refs
-
-_address = TypeAdapter(EmailAddress)
-
 
 async def request_email(draft: EmailDraft, *, purpose: EmailPurpose, client: Client, items: Sequence[ItemSnapshot],
                         action: Action | None, changes: Changes, caller: Caller, deps: Deps, tx: Tx) -> str:
@@ -55,7 +50,7 @@ async def request_email(draft: EmailDraft, *, purpose: EmailPurpose, client: Cli
                              language=language, today=deps.clock.today())
     request_id = new_id()
     event = email_requested(request_id=request_id, client=client, action=action, purpose=purpose, to=recipients,
-                            cc=draft.cc, reply_to=_reply_to(caller.email), template_id=draft.template_id,
+                            cc=draft.cc, reply_to=caller.address, template_id=draft.template_id,
                             variants=variants, language=language, default_language=settings.default_language,
                             context=context)
     changes.events.email_requested(event)
@@ -73,11 +68,3 @@ async def request_email(draft: EmailDraft, *, purpose: EmailPurpose, client: Cli
                                   at=changes.now, actor=caller.actor, data=summary))
     return request_id
 
-
-def _reply_to(email: str | None) -> str | None:
-    if not email:
-        return None
-    try:
-        return _address.validate_python(email)
-    except ValidationError:
-        return None
