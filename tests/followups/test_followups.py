@@ -68,8 +68,8 @@ class TestCreating:
             "client_id": "C1", "source": "copy_action", "copy_from_action_id": email["action_id"],
             "scheduled_for": "2026-12-24", "automatic": False})
         assert (copy["type"], copy["content"], copy["scheduled_for"]) == ("email", email["content"], "2026-12-24")
-        snapshot = (await api.events.wait(api.tenant_id, ActionChanged, 1, change="created"))
-        automatic = next(e for e in snapshot if e["data"]["action"]["action_id"] == email["action_id"])
+        created = await api.events.wait(api.tenant_id, ActionChanged, 3, change="created")
+        automatic = next(e for e in created if e["data"]["action"]["action_id"] == email["action_id"])
         assert automatic["data"]["action"]["content"]["variants"]["fr"]["body"] == "#items_list_selected"
 
     async def test_bad_creations_are_precise_4xx(self, api: Api, case: dict) -> None:
