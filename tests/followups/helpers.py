@@ -5,13 +5,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.contracts.registry import payload_class
 from shared.contracts.topics import Stream, Topics
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
@@ -139,10 +137,6 @@ class Api:
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == status, f"{method} {url}: {response.status_code} {response.text}"
         return response.json()
-
-
-def money(value: str) -> Decimal:
-    return Decimal(value)
 
 
 async def seed_people(api: Api) -> None:

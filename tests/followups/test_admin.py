@@ -119,3 +119,13 @@ class TestUsersAndRoles:
         assert saved["internal_domains"] == ["acme.example"]
         assert (await api.ok("GET", "/settings"))["company"]["name"] == "Acme Industries"
         await api.fails("PUT", "/admin/settings", 422, json={"internal_domains": ["not a domain"]})
+
+
+async def test_the_api_and_the_events_are_documented(api: Api) -> None:
+    openapi = await api.ok("GET", "/openapi.json")
+    assert {"/wizard/change-status", "/actions/{action_id}/close", "/imports/items"} <= set(openapi["paths"])
+    asyncapi = await api.ok("GET", "/asyncapi.json")
+    text = str(asyncapi)
+    for event_type in ("arf.items.detached.v1", "arf.action.changed.v1", "arf.email.requested.v1",
+                       "arf.status.defined.v1", "arf.reply.received.v1"):
+        assert event_type in text, event_type

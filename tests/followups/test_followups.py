@@ -150,6 +150,29 @@ class TestOperationsAndTheirHistory:
         await api.fails("POST", f"{url}/item-status", 422, json={})
         await api.fails("POST", f"{url}/item-status", 422, json={"item_ids": [case["ids"][2]]})
 
+    async def test_content_made_automatic_then_a_to_be_confirmed_action_confirmed(self, api: Api, case: dict) -> None:
+        email = await api.ok("POST", "/actions", 201, json={"client_id": "C1", "type": "email", "name": "Reminder",
+                                                            "to_be_confirmed": True, "item_ids": case["ids"][2:]})
+        url = f"/actions/{email['action_id']}"
+        content = {"variants": {"fr": {"subject": "Relance", "body": "#items_amount_selected"}},
+                   "recipients": [{"email": "ap@c1.example"}]}
+        changed = await api.ok("PUT", f"{url}/content", json={"content": content, "automatic": True,
+                                                              "to_be_confirmed": True})
+        assert changed["automatic"] and changed["content"]["recipients"] == [{"email": "ap@c1.example",
+                                                                              "name": None}]
+        confirmed = await api.ok("POST", f"{url}/confirm")
+        assert not confirmed["to_be_confirmed"] and confirmed["version"] == 3
+        history = await api.ok("GET", f"{url}/history")
+        assert [(e["kind"], e["after"].get("automatic"), e["after"].get("to_be_confirmed")) for e in history] == [
+            ("created", None, None), ("content_changed", True, True), ("confirmed", None, False)]
+        events = await api.events.wait(api.tenant_id, ActionChanged, 3)
+        mine = [e["data"] for e in events if e["data"]["action"]["action_id"] == email["action_id"]]
+        assert [e["change"] for e in mine] == ["created", "content_changed", "confirmed"]
+        assert mine[1]["action"]["content"]["variants"]["fr"]["body"] == "#items_amount_selected"
+        await api.fails("PUT", f"{url}/content", 422, json={"content": {"variants": {
+            "fr": {"subject": "x", "body": "#nope"}}}, "automatic": False})
+        await api.fails("PUT", f"{case['url']}/content", 422, json={"automatic": True})  # a follow-up never runs
+
     async def test_comments_are_in_its_history(self, api: Api, case: dict) -> None:
         await api.ok("POST", f"{case['url']}/comments", 201, json={"text": "Called the buyer, awaiting PO"})
         entry = last(await api.ok("GET", f"{case['url']}/history"))

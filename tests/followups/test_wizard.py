@@ -112,7 +112,8 @@ class TestBadInputIsRefusedAndNothingIsWritten:
                           {"client_id": "C1", "item_ids": ids[:1], "next_action": {"kind": "teleport"}},
                           {"client_id": "C1", "item_ids": ids[:1], "client_email": {"template_id": "t",
                                                                                      "subject": "s"}},
-                          {"client_id": "C1", "item_ids": ids[:1], "tenant_id": "other"}):
+                          {"client_id": "C1", "item_ids": ids[:1], "tenant_id": "other"},
+                          {"client_id": "C1", "item_ids": ids[:1]}):
             await api.fails("POST", "/wizard/change-status", 422, json=malformed)
         assert len(await api.events.settle(api.tenant_id, quiet_s=0.5)) == before
         assert (await api.ok("GET", "/items/C1-1"))["version"] == 1

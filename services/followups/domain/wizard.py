@@ -66,6 +66,12 @@ class ChangeStatus(Selection):
     internal_email: EmailDraft | None = None
     next_action: NextAction | None = None
 
+    @model_validator(mode="after")
+    def _does_something(self) -> "ChangeStatus":
+        if not (self.status_code or self.comment or self.client_email or self.internal_email or self.next_action):
+            raise ValueError("give at least a status_code, a comment, an email or a next_action")
+        return self
+
 
 def default_next_action(status: ItemStatus | None, items: Sequence[ItemSnapshot]) -> NextAction:
     """Rule 6: a status linked to an action model creates that action, unless every item is already held."""
