@@ -1,0 +1,1 @@
+"""The only code that knows MongoDB, GridFS, the outbox and wire formats."""

@@ -1,0 +1,143 @@
+"""Actions, their history, qualifications and email requests in MongoDB, scoped to one tenant."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.followups.adapters.documents import chunks, doc_id, from_doc, to_doc, unique
+from services.followups.domain.actions import Action
+from services.followups.domain.history import HistoryEntry
+
+Session = AsyncClientSession | None
+SUMMARY = {"item_ids": 0, "content": 0}
+
+
+class ActionsRepository:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.collection = db["actions"]
+
+    async def ensure_indexes(self) -> None:
+        for field in ("client_id", "owner.user_id", "state"):
+            await self.collection.create_index([("tenant_id", ASCENDING), (field, ASCENDING),
+                                                ("scheduled_for", ASCENDING)])
+
+    async def get(self, tenant_id: str, action_id: str, *, session: Session = None) -> Action | None:
+        doc = await self.collection.find_one({"_id": doc_id(tenant_id, action_id)}, session=session)
+        return from_doc(Action, doc) if doc else None
+
+    async def many(self, tenant_id: str, action_ids: Sequence[str], *, session: Session = None) -> dict[str, Action]:
+        found: dict[str, Action] = {}
+        for chunk in chunks(unique(action_ids)):
+            async for doc in self.collection.find({"_id": {"$in": [doc_id(tenant_id, a) for a in chunk]}},
+                                                  session=session):
+                found[doc["action_id"]] = from_doc(Action, doc)
+        return found
+
+    async def save(self, tenant_id: str, action: Action, *, session: Session = None) -> None:
+        document = to_doc(tenant_id, action.action_id, action, item_count=len(action.item_ids))
+        await self.collection.replace_one({"_id": document["_id"]}, document, upsert=True, session=session)
+
+    async def search(self, tenant_id: str, *, client_id: str | None, owner_id: str | None, state: str | None,
+                     action_type: str | None, date_from: date | None, date_to: date | None, skip: int,
+                     limit: int) -> list[dict[str, Any]]:
+        """Summaries (no item list, no content) in date order: per client, per owner, per date."""
+        query: dict[str, Any] = {"tenant_id": tenant_id}
+        for field, value in (("client_id", client_id), ("owner.user_id", owner_id), ("state", state),
+                             ("type", action_type)):
+            if value is not None:
+                query[field] = value
+        if date_from or date_to:
+            query["scheduled_for"] = {key: value.isoformat() for key, value in (("$gte", date_from),
+                                                                                ("$lte", date_to)) if value}
+        cursor = self.collection.find(query, SUMMARY).sort([("scheduled_for", ASCENDING), ("action_id", ASCENDING)])
+        return [_summary(doc) async for doc in cursor.skip(skip).limit(limit)]
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in doc.items() if key not in ("_id", "tenant_id")}
+
+
+class HistoryRepository:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.collection = db["history"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING), ("at", ASCENDING)])
+        await self.collection.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING),
+                                            ("client_level", ASCENDING), ("at", ASCENDING)])
+
+    async def add(self, tenant_id: str, entries: Sequence[HistoryEntry], *, session: Session = None) -> None:
+        if entries:
+            await self.collection.insert_many([to_doc(tenant_id, e.entry_id, e) for e in entries], session=session)
+
+    async def of_action(self, tenant_id: str, action_id: str, *, skip: int = 0, limit: int = 500
+                        ) -> list[HistoryEntry]:
+        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id})
+        cursor = cursor.sort([("at", ASCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
+        return [from_doc(HistoryEntry, doc) async for doc in cursor]
+
+    async def of_client(self, tenant_id: str, client_id: str, *, skip: int = 0, limit: int = 500
+                        ) -> list[HistoryEntry]:
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True})
+        cursor = cursor.sort([("at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
+        return [from_doc(HistoryEntry, doc) async for doc in cursor]
+
+
+class QualificationsRepository:
+    """One record per status change or comment on a selection: the items' own history (statuses, comments).
+
+    A 10 000-item qualification is one document, not 10 000; an item's history reads its client's records.
+    """
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.collection = db["qualifications"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING), ("at", ASCENDING)])
+
+    async def add(self, tenant_id: str, record: dict[str, Any], *, session: Session = None) -> None:
+        await self.collection.insert_one({"_id": doc_id(tenant_id, record["qualification_id"]),
+                                          "tenant_id": tenant_id, **record}, session=session)
+
+    async def of_item(self, tenant_id: str, client_id: str, item_id: str) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "item_ids": item_id})
+        history = []
+        async for doc in cursor.sort("at", ASCENDING):
+            before = doc["previous_status_codes"][doc["item_ids"].index(item_id)]
+            history.append({"at": doc["at"], "actor": doc["actor"], "status_before": before,
+                            "status_after": doc.get("status_code") or before, "comment": doc.get("comment"),
+                            "action_id": doc.get("action_id")})
+        return history
+
+
+class EmailsRepository:
+    """The email requests this service made, with what the mailer reported back."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.collection = db["email_requests"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING)])
+
+    async def add(self, tenant_id: str, records: Sequence[dict[str, Any]], *, session: Session = None) -> None:
+        if records:
+            await self.collection.insert_many(
+                [{"_id": doc_id(tenant_id, r["request_id"]), "tenant_id": tenant_id, **r} for r in records],
+                session=session)
+
+    async def get(self, tenant_id: str, request_id: str, *, session: Session = None) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": doc_id(tenant_id, request_id)}, session=session)
+
+    async def record_outcome(self, tenant_id: str, request_id: str, *, state: str, at: datetime,
+                             details: dict[str, Any], session: Session = None) -> None:
+        await self.collection.update_one({"_id": doc_id(tenant_id, request_id)},
+                                         {"$set": {"state": state, "outcome_at": at, "outcome": details}},
+                                         session=session)
+
+    async def of_action(self, tenant_id: str, action_id: str) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id}).sort("requested_at", ASCENDING)
+        return [_summary(doc) async for doc in cursor]

@@ -1,0 +1,160 @@
+"""Import bodies read as they stream in: CSV (comma or semicolon, quoted fields over several lines), JSON
+arrays and NDJSON. Rows come out one by one with their position, so a report can name each rejected row."""
+
+import codecs
+import csv
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+
+class StreamBroken(Exception):
+    """The body cannot be read any further (bad encoding, malformed JSON, a row over the size limit)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int  # CSV: line where the record starts; JSON: 1-based position in the array / stream
+    data: dict[str, Any] | None
+    error: str | None = None
+    header: list[str] | None = None  # the CSV header row: the column names, nothing to import
+
+
+async def _text(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        async for chunk in chunks:
+            if text := decoder.decode(chunk):
+                yield text
+        if tail := decoder.decode(b"", final=True):
+            yield tail
+    except UnicodeDecodeError as exc:
+        raise StreamBroken(f"the body is not UTF-8 text ({exc.reason})") from None
+
+
+async def _lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[str]:
+    buffer = ""
+    async for text in _text(chunks):
+        buffer += text
+        *complete, buffer = buffer.split("\n")
+        for line in complete:
+            yield line + "\n"
+        if len(buffer) > max_bytes:
+            raise StreamBroken(f"a line is longer than {max_bytes} bytes")
+    if buffer:
+        yield buffer
+
+
+async def csv_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -> AsyncIterator[Row]:
+    """The header names the fields (trimmed, lower-case); empty cells are left out of the row."""
+    header: list[str] | None = None
+    dialect = "excel"
+    record, start, line_no = "", 0, 0
+    async for line in _lines(chunks, max_row_bytes):
+        line_no += 1
+        if not record:
+            start = line_no
+        record += line
+        if record.count('"') % 2:  # inside a quoted field that goes on next line
+            if len(record) > max_row_bytes:
+                raise StreamBroken(f"the record starting on line {start} is longer than {max_row_bytes} bytes")
+            continue
+        text, record = record.rstrip("\r\n"), ""
+        if not text.strip():
+            continue
+        if header is None:
+            dialect = "excel-semicolon" if text.count(";") > text.count(",") else "excel"
+            header = [name.strip().lower() for name in next(csv.reader([text], dialect=_dialect(dialect)))]
+            yield Row(number=start, data=None, header=header)
+            continue
+        yield _csv_row(start, text, header, dialect)
+    if record:
+        raise StreamBroken(f"the quoted field starting on line {start} is never closed")
+
+
+def _csv_row(number: int, text: str, header: list[str], dialect: str) -> Row:
+    try:
+        values = next(csv.reader([text], dialect=_dialect(dialect)))
+    except csv.Error as exc:
+        return Row(number, None, f"not valid CSV: {exc}")
+    if len(values) > len(header):
+        return Row(number, None, f"{len(values)} values for {len(header)} columns")
+    return Row(number, {name: value.strip() for name, value in zip(header, values) if value.strip() != ""})
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
+
+
+def _dialect(name: str) -> type[csv.Dialect]:
+    return _Semicolon if name == "excel-semicolon" else csv.excel
+
+
+async def ndjson_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -> AsyncIterator[Row]:
+    number = 0
+    async for line in _lines(chunks, max_row_bytes):
+        if not line.strip():
+            continue
+        number += 1
+        yield _json_row(number, line)
+
+
+def _json_row(number: int, text: str) -> Row:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Row(number, None, f"not valid JSON: {exc.msg}")
+    if not isinstance(value, dict):
+        return Row(number, None, "a row must be a JSON object")
+    return Row(number, value)
+
+
+async def json_array_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -> AsyncIterator[Row]:
+    """A JSON array of objects, decoded one element at a time so the whole body is never held."""
+    decoder = json.JSONDecoder()
+    buffer, position, number, started, finished = "", 0, 0, False, False
+    source = _text(chunks)
+    more = True
+    while more or position < len(buffer):
+        if more:
+            try:
+                buffer = buffer[position:] + await anext(source)
+                position = 0
+            except StopAsyncIteration:
+                more = False
+        position = _skip_space(buffer, position)
+        if not started:
+            if position >= len(buffer):
+                continue
+            if buffer[position] != "[":
+                raise StreamBroken("a JSON import must be an array of objects")
+            started, position = True, position + 1
+        while True:
+            position = _skip_space(buffer, position)
+            if position >= len(buffer):
+                break
+            if buffer[position] == "]":
+                finished, position = True, len(buffer)
+                break
+            if buffer[position] == "," and number:
+                position = _skip_space(buffer, position + 1)
+            try:
+                value, end = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError as exc:
+                if more and len(buffer) - position <= max_row_bytes:
+                    break  # the element goes on in the next chunk
+                raise StreamBroken(f"element {number + 1} is not valid JSON: {exc.msg}") from None
+            number += 1
+            position = end
+            yield Row(number, value) if isinstance(value, dict) else Row(number, None, "an element must be an object")
+    if not started:
+        raise StreamBroken("the body is empty: send a JSON array of objects")
+    if not finished:
+        raise StreamBroken("the JSON array is never closed")
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position

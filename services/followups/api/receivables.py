@@ -1,0 +1,97 @@
+"""Receivables routes: clients and items (single upserts, streamed bulk imports), their lists and histories."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from shared.contracts.values import Identifier, ItemSnapshot
+from services.followups.adapters.parsing import Row, csv_rows, json_array_rows, ndjson_rows
+from services.followups.api.deps import Limit, Manager, Reader, Service, Skip
+from services.followups.domain.errors import NotFound, UnsupportedType
+from services.followups.domain.history import HistoryEntry
+from services.followups.domain.items import ItemInput
+from services.followups.domain.parties import Client, ClientInput
+from services.followups.handlers import intake
+from services.followups.handlers.context import client_for
+from services.followups.handlers.intake import ImportReport
+
+router = APIRouter(tags=["receivables"])
+IMPORT_TYPES = {"text/csv": csv_rows, "application/x-ndjson": ndjson_rows, "application/json": json_array_rows}
+IMPORT_DOC = ("Body: CSV (header row; comma or semicolon), a JSON array of objects, or NDJSON, by Content-Type. "
+              "Read as it streams, written in atomic chunks; the report accounts for every row.")
+
+
+def _rows(request: Request, max_row_bytes: int) -> AsyncIterator[Row]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    reader = IMPORT_TYPES.get(content_type)
+    if reader is None:
+        raise UnsupportedType(f"cannot import {content_type or 'a body without Content-Type'}", IMPORT_TYPES)
+    return reader(request.stream(), max_row_bytes=max_row_bytes)
+
+
+@router.post("/imports/clients", summary="Import clients in bulk", description=IMPORT_DOC)
+async def import_clients(request: Request, caller: Manager, deps: Service) -> ImportReport:
+    rows = _rows(request, deps.settings.import_max_row_bytes)
+    return await intake.import_clients(rows, caller=caller, deps=deps)
+
+
+@router.post("/imports/items", summary="Import items in bulk (open amount 0 closes an item)", description=IMPORT_DOC)
+async def import_items(request: Request, caller: Manager, deps: Service) -> ImportReport:
+    rows = _rows(request, deps.settings.import_max_row_bytes)
+    return await intake.import_items(rows, caller=caller, deps=deps)
+
+
+@router.put("/clients/{client_id}", summary="Create or change one client")
+async def put_client(client_id: Identifier, body: ClientInput, caller: Manager, deps: Service) -> dict[str, Any]:
+    client, change = await intake.upsert_client(client_id, body, caller=caller, deps=deps)
+    return {"change": change.value, "client": client.model_dump(mode="json")}
+
+
+@router.put("/items/{item_id}", summary="Create or change one item (open amount 0 closes it)")
+async def put_item(item_id: Identifier, body: ItemInput, caller: Manager, deps: Service) -> dict[str, Any]:
+    item, change = await intake.upsert_item(item_id, body, caller=caller, deps=deps)
+    return {"change": change.value, "item": item.model_dump(mode="json")}
+
+
+@router.get("/clients", summary="Clients, by name")
+async def list_clients(caller: Reader, deps: Service, collector_id: str | None = None, skip: Skip = 0,
+                       limit: Limit = 100) -> list[Client]:
+    return await deps.store.clients.page(caller.tenant_id, collector_id=collector_id, skip=skip, limit=limit)
+
+
+@router.get("/clients/{client_id}", summary="One client")
+async def get_client(client_id: str, caller: Reader, deps: Service) -> Client:
+    return await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
+
+
+@router.get("/clients/{client_id}/items", summary="A client's items, by due date")
+async def list_items(client_id: str, caller: Reader, deps: Service, status_code: str | None = None,
+                     open: bool | None = Query(None, description="true: open only; false: closed only"),
+                     held: bool | None = Query(None, description="true: held by an action; false: in dunning"),
+                     overdue: bool = False, skip: Skip = 0, limit: Limit = 500) -> list[ItemSnapshot]:
+    await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
+    return await deps.store.items.page(caller.tenant_id, client_id, status_code=status_code, open_only=open,
+                                       held=held, overdue_on=deps.clock.today() if overdue else None, skip=skip,
+                                       limit=limit)
+
+
+@router.get("/clients/{client_id}/history", summary="The client's history (actions, qualifications, emails, dunning)")
+async def client_history(client_id: str, caller: Reader, deps: Service, skip: Skip = 0, limit: Limit = 200
+                         ) -> list[HistoryEntry]:
+    await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
+    return await deps.store.history.of_client(caller.tenant_id, client_id, skip=skip, limit=limit)
+
+
+@router.get("/items/{item_id}", summary="One item")
+async def get_item(item_id: str, caller: Reader, deps: Service) -> ItemSnapshot:
+    found = await deps.store.items.by_ids(caller.tenant_id, [item_id])
+    if item_id not in found:
+        raise NotFound("item", item_id)
+    return found[item_id]
+
+
+@router.get("/items/{item_id}/history", summary="An item's statuses and comments over time")
+async def item_history(item_id: str, caller: Reader, deps: Service) -> list[dict[str, Any]]:
+    item = await get_item(item_id, caller, deps)
+    return await deps.store.qualifications.of_item(caller.tenant_id, item.client_id, item_id)

@@ -1,0 +1,1 @@
+"""The follow-ups rules in pure Python: no I/O, no framework. Handlers load state, call these, save."""

@@ -1,0 +1,56 @@
+"""History entries: every change of an action (and what matters at client level) with who, when, before/after.
+
+One collection holds both: an action's history is its entries; a client's history is the entries marked
+`client_level` (action created / closed / deleted, qualifications, emails outside actions, dunning steps).
+The actor may be a user, a colleague acting from an interactive email (by address), or the system.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from bson import ObjectId
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.values import Actor
+
+
+class EntryKind(StrEnum):
+    CREATED = "created"
+    RENAMED = "renamed"
+    RESCHEDULED = "rescheduled"
+    REASSIGNED = "reassigned"
+    CONTENT_CHANGED = "content_changed"
+    CONFIRMED = "confirmed"
+    ITEMS_ADDED = "items_added"
+    ITEMS_REMOVED = "items_removed"
+    ITEM_STATUS_CHANGED = "item_status_changed"
+    ITEMS_QUALIFIED = "items_qualified"  # client level: a status and/or comment on a selection of its items
+    COMMENT_ADDED = "comment_added"
+    ATTACHMENT_ADDED = "attachment_added"
+    EMAIL_REQUESTED = "email_requested"
+    EMAIL_DELIVERED = "email_delivered"
+    EMAIL_FAILED = "email_failed"
+    REPLY_RECEIVED = "reply_received"
+    CLOSED = "closed"
+    DELETED = "deleted"
+    DUNNING_STEP = "dunning_step"
+
+
+class HistoryEntry(BaseModel):
+    """One line of history. `before` / `after` hold the values that changed; `data` anything else."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # An ObjectId grows with time and, within a process, with every id made: entries of one command (same
+    # timestamp) keep the order they were made in.
+    entry_id: str = Field(default_factory=lambda: str(ObjectId()))
+    client_id: str
+    action_id: str | None = None
+    client_level: bool = False
+    kind: EntryKind
+    at: datetime
+    actor: Actor
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
+    text: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,19 @@
+"""The followups consumer group: decode, skip duplicates (the platform's router), call the handler."""
+
+from functools import partial
+
+from shared.contracts.dunning import DunningStepRecorded
+from shared.contracts.email import EmailDelivered, EmailFailed, ReplyReceived
+from shared.platform.runtime import ServiceRuntime
+from services.followups.handlers import events
+from services.followups.handlers.context import Deps
+
+CONSUMER_GROUP = "followups"
+
+
+def subscribe(runtime: ServiceRuntime, deps: Deps) -> None:
+    router = runtime.event_router(CONSUMER_GROUP)
+    router.on(EmailDelivered, partial(events.on_email_delivered, deps=deps))
+    router.on(EmailFailed, partial(events.on_email_failed, deps=deps))
+    router.on(ReplyReceived, partial(events.on_reply_received, deps=deps))
+    router.on(DunningStepRecorded, partial(events.on_dunning_step, deps=deps))
