@@ -77,11 +77,15 @@ async def wire(runtime: ServiceRuntime, app: FastAPI, *, settings: IndicatorsSet
     ]
     # One consumer group per stream: members of one group subscribed to different topics rebalance
     # each other at every join (20 s to start with six topics); per stream, each group stands alone.
+    # Item and action events are applied in batches (one transaction, a fixed number of round trips);
+    # the recounting groups handle one event at a time.
     routers: dict[str, EventRouter] = {}
     for payload_cls, handler, transactional in routes:
         group = consumer_group(payload_cls.stream)
-        router = routers.get(group) or routers.setdefault(group, runtime.event_router(group))
-        router.on(payload_cls, handler, transactional=transactional)
+        if group not in routers:
+            batch_size = settings.indicators_batch_size if transactional else 1
+            routers[group] = runtime.event_router(group, batch_size=batch_size)
+        routers[group].on(payload_cls, handler, transactional=transactional)
 
     if background:
         leases = runtime.db["leases"]
