@@ -34,7 +34,7 @@ from services.indicators.adapters.mongo import (  # noqa: E402
     CLIENTS,
     STATUSES,
     MongoIndicatorStore,
-    aggregate_update,
+    aggregate_updates,
     doc_id,
 )
 from services.indicators.adapters.history import MongoHistory  # noqa: E402
@@ -109,7 +109,8 @@ async def load_portfolio(db: Any, size: int) -> None:
         rate = done / (time.perf_counter() - started)
         print(f"  loaded {done:>9,} items ({rate:,.0f}/s)", end="\r", flush=True)
     print()
-    updates: list[UpdateOne] = [aggregate_update(TENANT, key, figures, stamp) for key, figures in totals.items()]
+    updates: list[UpdateOne] = [update for key, figures in totals.items() for update in aggregate_updates(
+        TENANT, key, figures, at=stamp.at, event_time=stamp.event.event_time)]
     for start in range(0, len(updates), BATCH):
         await db[AGGREGATES].bulk_write(updates[start:start + BATCH], ordered=False)
 

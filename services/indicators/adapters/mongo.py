@@ -7,6 +7,7 @@ aggregate it changes.
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING, ReplaceOne, UpdateOne
@@ -44,20 +45,37 @@ def doc_id(*parts: str) -> str:
     return "|".join(part.replace("%", "%25").replace("|", "%7C") for part in parts)
 
 
-def aggregate_update(tenant_id: str, key: AggregateKey, figures: Figures, stamp: Stamp) -> UpdateOne:
-    return _aggregate_update(tenant_id, key, figures, at=stamp.at, event_time=stamp.event.event_time)
+def storage_parts(figures: Figures) -> dict[str, Figures]:
+    """An aggregate as stored: its plain sums in one document (part ""), each per-date sum in one
+    document per figure and month (part "due.2026-10"). On SecantusDB an update costs in proportion
+    to the size of the document (10 keys ~1 ms, 200 keys ~8 ms, 700 keys ~40 ms), and per-date sums
+    grow with the length of the history: split, no document grows past a month of dates."""
+    parts: dict[str, list[tuple[str, Decimal]]] = {}
+    for name, value in figures.items():
+        head, _, day = name.partition(".")
+        parts.setdefault(f"{head}.{day[:7]}" if day else "", []).append((name, value))
+    return {part: Figures(values) for part, values in parts.items()}
 
 
-def _aggregate_update(tenant_id: str, key: AggregateKey, figures: Figures, *, at: datetime,
-                      event_time: datetime) -> UpdateOne:
-    """Add `figures` to one aggregate; one touched by changes that cancel out still shows when it was."""
-    update: dict[str, Any] = {
-        "$max": {"updated_at": at, "last_event_at": event_time},
-        "$setOnInsert": {"tenant_id": tenant_id, "scope": key.scope, "currency": key.currency, "created_at": at},
-    }
+def aggregate_updates(tenant_id: str, key: AggregateKey, figures: Figures, *, at: datetime,
+                      event_time: datetime) -> list[UpdateOne]:
+    """Add `figures` to one aggregate (one update per document it touches); an aggregate touched by
+    changes that cancel out still shows when it was."""
+    return [_part_update(tenant_id, key, part, part_figures, at=at, event_time=event_time)
+            for part, part_figures in (storage_parts(figures) or {"": EMPTY}).items()]
+
+
+def _part_update(tenant_id: str, key: AggregateKey, part: str, figures: Figures, *, at: datetime,
+                 event_time: datetime) -> UpdateOne:
+    on_insert: dict[str, Any] = {"tenant_id": tenant_id, "scope": key.scope, "currency": key.currency,
+                                 "created_at": at}
+    if part:
+        on_insert["part"] = part
+    update: dict[str, Any] = {"$max": {"updated_at": at, "last_event_at": event_time}, "$setOnInsert": on_insert}
     if figures:
         update["$inc"] = {f"figures.{name}": value for name, value in figures.items()}
-    return UpdateOne({"_id": doc_id(tenant_id, key.scope, key.currency)}, update, upsert=True)
+    parts = (tenant_id, key.scope, key.currency, part) if part else (tenant_id, key.scope, key.currency)
+    return UpdateOne({"_id": doc_id(*parts)}, update, upsert=True)
 
 
 class MongoIndicatorStore:
@@ -169,9 +187,10 @@ class MongoIndicatorStore:
         if actions:
             await self.actions.bulk_write(list(actions.values()), ordered=False, session=session)
         if totals:
-            updates = [_aggregate_update(tenant_id, key, totals[(tenant_id, key)], at=latest[(tenant_id, key)][0],
-                                         event_time=latest[(tenant_id, key)][1])
-                       for tenant_id, key in sorted(totals)]
+            updates = [update for tenant_id, key in sorted(totals)
+                       for update in aggregate_updates(tenant_id, key, totals[(tenant_id, key)],
+                                                       at=latest[(tenant_id, key)][0],
+                                                       event_time=latest[(tenant_id, key)][1])]
             await self.aggregates.bulk_write(updates, ordered=False, session=session)
         if entries:
             await self.history.insert_many(entries, ordered=False, session=session)

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from services.indicators.adapters.mongo import AGGREGATES
 from services.indicators.app import consumer_group
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.receivables import (
@@ -51,7 +52,7 @@ class Batch:
 
 class TestBatchThroughTheConsumer:
     async def test_several_events_on_the_same_items_in_one_batch_end_equal_to_a_recompute(
-        self, indicators: Service, tenant: Running, caplog: pytest.LogCaptureFixture,
+        self, indicators: Service, tenant: Running, tenant_id: str, caplog: pytest.LogCaptureFixture,
     ) -> None:
         send = tenant.publisher.send
         await send(status("price_dispute", StatusCategory.DISPUTE, dispute=True))
@@ -90,3 +91,17 @@ class TestBatchThroughTheConsumer:
         assert figure(body, "open_items") == 2
         await tenant.assert_recompute_is_clean()
         assert not [r for r in caplog.records if "one by one" in r.getMessage()], "a batch fell back to one by one"
+        await assert_no_document_holds_dates_of_two_months(indicators, tenant_id)
+
+
+async def assert_no_document_holds_dates_of_two_months(service: Service, tenant_id: str) -> None:
+    """Per-date sums are stored per figure and month, beside the plain sums of their aggregate."""
+    parts = await service.app.state.runtime.db[AGGREGATES].find({"tenant_id": tenant_id}).to_list()
+    assert {doc.get("part") for doc in parts} >= {None, "due.2026-10", "invoiced.2026-09"}
+    for doc in parts:
+        dated = {name: days for name, days in doc["figures"].items() if isinstance(days, dict)}
+        if doc.get("part") is None:
+            assert dated == {}, doc
+        else:
+            figure, month = doc["part"].split(".")
+            assert set(dated) == {figure} and {day[:7] for day in dated[figure]} == {month}, doc
