@@ -38,7 +38,7 @@ from services.indicators.adapters.mongo import (  # noqa: E402
     doc_id,
 )
 from services.indicators.adapters.history import MongoHistory  # noqa: E402
-from services.indicators.app import consumer_group, wire  # noqa: E402
+from services.indicators.app import CHANGES, wire  # noqa: E402
 from services.indicators.config import IndicatorsSettings  # noqa: E402
 from services.indicators.domain.facts import ClientFacts, StatusFacts, count_item  # noqa: E402
 from services.indicators.domain.figures import AggregateKey, Figures, accumulate, contribution  # noqa: E402
@@ -46,7 +46,6 @@ from services.indicators.domain.history import EventRef  # noqa: E402
 from services.indicators.ports import Stamp  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.receivables import ItemStatusChanged  # noqa: E402
-from shared.contracts.topics import Stream  # noqa: E402
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory  # noqa: E402
 from shared.platform.inbox import ProcessedEvents  # noqa: E402
 from shared.platform.kafka import RawRecord  # noqa: E402
@@ -139,7 +138,7 @@ class Portfolio:
         await ProcessedEvents(db, ttl=timedelta(days=14)).ensure_indexes()
         print(f"portfolio of {self.size:,} items:")
         await load_portfolio(db, self.size)
-        self.router = next(r for r in self.runtime.routers if r.consumer == consumer_group(Stream.ITEM_STATUSES))
+        self.router = next(r for r in self.runtime.routers if r.consumer == CHANGES)
 
     def record(self) -> RawRecord:
         """One status change of one random item (to a dispute held by a follow-up, or to a promise)."""

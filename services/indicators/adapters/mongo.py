@@ -182,16 +182,19 @@ class MongoIndicatorStore:
                 totals[touched] = totals.get(touched, EMPTY) + figures
                 at, event_time = latest.get(touched, (one.stamp.at, one.stamp.event.event_time))
                 latest[touched] = (max(at, one.stamp.at), max(event_time, one.stamp.event.event_time))
-        if items:
-            await self.items.bulk_write(list(items.values()), ordered=False, session=session)
-        if actions:
-            await self.actions.bulk_write(list(actions.values()), ordered=False, session=session)
+        # The aggregates first, right after the batch's reads: of two transactions writing a document,
+        # the first to write wins (the other gets a write conflict and is retried), so the one that
+        # started first commits, however long, rather than losing to every shorter one.
         if totals:
             updates = [update for tenant_id, key in sorted(totals)
                        for update in aggregate_updates(tenant_id, key, totals[(tenant_id, key)],
                                                        at=latest[(tenant_id, key)][0],
                                                        event_time=latest[(tenant_id, key)][1])]
             await self.aggregates.bulk_write(updates, ordered=False, session=session)
+        if items:
+            await self.items.bulk_write(list(items.values()), ordered=False, session=session)
+        if actions:
+            await self.actions.bulk_write(list(actions.values()), ordered=False, session=session)
         if entries:
             await self.history.insert_many(entries, ordered=False, session=session)
 

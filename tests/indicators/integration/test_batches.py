@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from services.indicators.adapters.mongo import AGGREGATES
-from services.indicators.app import consumer_group
+from services.indicators.app import CHANGES
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.receivables import (
     ItemsClosed,
@@ -72,7 +72,7 @@ class TestBatchThroughTheConsumer:
         holds.add(detach, detached)  # redelivered inside the batch
         holds.add(ItemsReattached(client_id="c1", action_id="f1", reason=ReattachReason.REMOVED_FROM_ACTION,
                                   items=[item("i1", version=2, open_amount="100")]))  # older than i1's v3
-        await holds.consume(consumer_group(detach.stream))
+        await holds.consume(CHANGES)
         # (the status definitions travel on their own stream: they may be applied after the batch)
         body = await tenant.wait_for(lambda b: figure(b, "disputed_outstanding") == 100)
         assert body["open_disputes"] == 1
@@ -85,7 +85,7 @@ class TestBatchThroughTheConsumer:
         items.add(ItemsUpserted(client_id="c1", items=[item("i3", version=3, open_amount="100")]))  # back again
         items.add(ItemsClosed(client_id="c1", items=[item("i2", version=5, open_amount="0", amount="100",
                                                           status_code="dispute_resolved")]))
-        await items.consume(consumer_group(imported.stream))
+        await items.consume(CHANGES)
         body = await tenant.kpis()  # the batch has committed
         assert (figure(body, "total_outstanding"), figure(body, "disputed_outstanding")) == (160, 60)
         assert figure(body, "open_items") == 2
