@@ -127,6 +127,31 @@ class TestExactlyOnce:
         assert len(keys) == 4 == len(set(keys))
         assert len(await dunning.records(outcome="sent")) == 4
 
+    async def test_an_item_that_changes_after_the_due_query_is_decided_again_on_its_new_state(
+        self, dunning: Dunning, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await dunning.send(status_event(), client_event("c1"), ItemsUpserted(client_id="c1", items=[
+            snapshot("a", version=1), snapshot("b", version=1)]))
+        await dunning.settle()
+        scheduler = dunning.app.state.dunning.scheduler
+        find_due = scheduler.find_due
+
+        async def dispute_arrives_right_after_the_query(*args: object) -> object:
+            due = await find_due(*args)
+            if due:  # the item is read as due; before the batch commits, it goes into dispute
+                await dunning.send(ItemStatusChanged(client_id="c1", status_code="price_dispute", items=[
+                    snapshot("b", version=2, status="price_dispute")]))
+                await dunning.settle()
+            return due
+
+        monkeypatch.setattr(scheduler, "find_due", dispute_arrives_right_after_the_query)
+        report = await dunning.run(REMINDER_DAY)
+        assert (report.sent, report.skipped, report.conflicts) == (1, 1, 1)
+        [email] = await dunning.emails()
+        assert [i["number"] for i in email["context"]["items"]] == ["INV-a"]
+        [skipped] = await dunning.records(outcome="skipped")
+        assert (skipped["reason_code"], skipped["items"][0]["item_id"]) == ("in_dispute", "b")
+
     async def test_two_runners_at_once_send_each_step_once(self, dunning: Dunning) -> None:
         await portfolio(dunning, clients=12, items_per_client=2)
         first = dunning.app.state.dunning.scheduler
