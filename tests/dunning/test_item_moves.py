@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from services.dunning.adapters.store import IN_CHUNK, DunningStore, doc_id
 from services.dunning.domain.state import ItemState
 from shared.contracts.receivables import ItemsUpserted
 from shared.platform.mongo import run_in_transaction
-from tests.dunning.builders import client_event, snapshot
+from tests.dunning.builders import DUE, client_event, snapshot
 from tests.dunning.harness import Dunning
 
 MOVED = {"done_step": "courtesy", "done_offset": -5, "done_on": date(2026, 2, 24), "next_step": "first-reminder",
@@ -61,6 +62,22 @@ class TestCompareAndSet:
         assert all((d["next_step"], d["done_step"], d["done_offset"], d["done_on"]) ==
                    ("first-reminder", "courtesy", -5, "2026-02-24") for d in stored)
         assert {d["item_id"]: d["version"] for d in stored}[changed] == read[changed].version + 1
+
+
+class TestStepRecords:
+    async def test_a_record_already_there_is_reported_as_a_duplicate_so_the_batch_is_dropped(
+        self, dunning: Dunning
+    ) -> None:
+        """What a second runner meets when another recorded the same group first (the scheduler counts it
+        a conflict and sends nothing): insert_many's bulk error surfaces as DuplicateKeyError."""
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[snapshot("a", version=1)]))
+        await dunning.settle()
+        await dunning.run(DUE)
+        store: DunningStore = dunning.app.state.dunning.store
+        [record] = await store.records_of_client(dunning.tenant, "c1", limit=10)
+        with pytest.raises(DuplicateKeyError):
+            await store.insert_records([record])
+        assert len(await dunning.records()) == 1
 
 
 class TestIndexes:

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.dunning.domain.decisions import StepRecord
 from services.dunning.domain.messages import CompanyProfile
@@ -24,6 +25,7 @@ Session = AsyncClientSession | None
 # lists of ids are asked, and written, in chunks of this size (the platform's, for the same reason).
 IN_CHUNK = ID_CHUNK
 # Indexes earlier versions created on `items` that no query needs any more (dropped on start).
+DUPLICATE_KEY = 11000
 RETIRED_ITEM_INDEXES = ("tenant_id_1_scenario_code_1_due_date_1", "_id_1_version_1_next_step_1_scenario_code_1",
                         "tenant_id_1_status_code_1")
 
@@ -260,9 +262,16 @@ class DunningStore:
     # -- step records and history --
 
     async def insert_records(self, records: Sequence[StepRecord], *, session: Session = None) -> None:
+        """Insert the records; DuplicateKeyError when one is already there (another runner recorded it)."""
         if records:
             docs = [{"_id": record.record_id, **record.model_dump(mode="python")} for record in records]
-            await self.records.insert_many(docs, ordered=True, session=session)
+            try:
+                await self.records.insert_many(docs, ordered=True, session=session)
+            except BulkWriteError as exc:  # what insert_many raises, whatever the error
+                errors = exc.details.get("writeErrors", [])
+                if errors and all(error.get("code") == DUPLICATE_KEY for error in errors):
+                    raise DuplicateKeyError(errors[0].get("errmsg", "duplicate step record"), DUPLICATE_KEY) from exc
+                raise
 
     async def group_keys_used(self, tenant_id: str, bases: Sequence[str], *, session: Session = None
                               ) -> dict[str, set[str]]:
