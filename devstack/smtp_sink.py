@@ -3,6 +3,11 @@
 `python -m devstack.smtp_sink --smtp-port 2525 --http-port 8025 --maildir .data/mail`
 The mailbox: `/` (HTML list), `/messages/<id>` (one message), `/api/messages` (JSON for tests).
 `POST /api/fault` makes the next RCPT commands answer with a given SMTP reply (e.g. `451 try later`).
+
+Tests can also script a misbehaving relay on the `Mailbox`: `recipient_faults` answers RCPT for
+given addresses only, `drop_after_data` keeps a message for given recipients then cuts the
+connection without answering (the sender cannot know it arrived), and `stop_smtp` is an outage:
+the listener closes and every open session answers 421 to its next command, then hangs up.
 """
 
 import argparse
@@ -59,6 +64,9 @@ class Mailbox:
         self.mails: list[StoredMail] = []
         self._counter = itertools.count(1)
         self.fault: str | None = None
+        self.recipient_faults: dict[str, str] = {}  # address → RCPT reply, e.g. "550 5.1.1 no such user"
+        self.drop_after_data: set[str] = set()  # a message to one of these is kept, then the connection is cut
+        self.refusing = False  # the relay is going down: 421 to every command, then hang up
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
             for path in sorted(folder.glob("*.eml")):
@@ -94,32 +102,68 @@ def _load(path: Path) -> StoredMail:
     return StoredMail(path.stem, mail_from, rcpt, raw)
 
 
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, closing transmission channel"
+
+
 class SinkHandler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
         if self.mailbox.fault:
             return self.mailbox.fault
+        if address in self.mailbox.recipient_faults:
+            return self.mailbox.recipient_faults[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
         data = envelope.original_content or envelope.content or b""
         self.mailbox.add(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(data))
+        if self.mailbox.drop_after_data.intersection(envelope.rcpt_tos) and server.transport is not None:
+            server.transport.abort()  # kept, but the client never hears so: RFC 5321 §6.1's lost reply
         return "250 Message accepted for delivery"
+
+
+def _hang_up(server: SMTP) -> str:
+    """Answer 421 and close once the answer is written, as a relay that is shutting down does."""
+    transport = server.transport
+    if transport is not None:
+        asyncio.get_running_loop().call_soon(transport.close)
+    return SHUTTING_DOWN
 
 
 async def start_smtp(mailbox: Mailbox, *, host: str, port: int) -> asyncio.Server:
     """Serve SMTP on the running loop (a real SMTP server, for tests and local runs)."""
     loop = asyncio.get_running_loop()
+    mailbox.refusing = False
     handler = SinkHandler(mailbox)
     return await loop.create_server(
         lambda: SMTP(handler, hostname="arf-sink", data_size_limit=50 * 1024 * 1024, decode_data=False),
         host=host,
         port=port,
     )
+
+
+async def stop_smtp(server: asyncio.Server, mailbox: Mailbox) -> None:
+    """An outage: stop listening; open sessions answer 421 to their next command and hang up.
+    `start_smtp(mailbox, ...)` on the same port brings the relay back."""
+    mailbox.refusing = True
+    server.close()
+    await server.wait_closed()
 
 
 _pages = Environment(autoescape=select_autoescape(default=True))

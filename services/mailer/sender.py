@@ -1,0 +1,406 @@
+"""The sender worker: drains the send ledger over a small pool of persistent SMTP connections.
+
+A dispatcher claims due rows in batches (pending → sending, with a claim this worker renews),
+checks the suppression list, and queues them; each lane owns one connection, renders, builds and
+sends one email at a time; outcomes are written in batches, with their delivery reports, in one
+MongoDB transaction. Nothing here runs inside a transaction while talking SMTP, and the Kafka
+consumer only writes the ledger, so a relay outage never blocks a partition.
+
+A lane that cannot connect backs off (exponential, jittered) without taking rows; when no lane is
+connected, the dispatcher stops claiming and hands queued rows back, so no attempt is spent on a
+relay that is down. On shutdown, rows not yet tried go back to pending; a row cut off during DATA
+is unknown. Rows held by a replica that died are taken over when its claim expires, as unknown:
+they may have been sent.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.mailer.adapters.attachments import AttachmentFetcher, AttachmentUnavailable
+from services.mailer.adapters.dead_letters import RequestDeadLetters
+from services.mailer.adapters.ledger import SendLedger, finish_update
+from services.mailer.adapters.reports import DeliveryReports
+from services.mailer.adapters.smtp import SmtpConnection
+from services.mailer.adapters.suppressions import Suppressions, SuppressionScope
+from services.mailer.compose import FetchedAttachment, Headers, as_bytes, compose_message, wants_list_unsubscribe
+from services.mailer.config import MailerSettings
+from services.mailer.domain import (
+    Decision,
+    Outcome,
+    Send,
+    Verdict,
+    addressees,
+    backoff_delay,
+    decide,
+    unsubscribe_address,
+)
+from services.mailer.metrics import MailerMetrics
+from shared.contracts.email import EmailPurpose, EmailRequested
+from shared.contracts.envelope import Envelope
+from shared.platform.clock import Clock
+from shared.platform.mongo import run_in_transaction
+from shared.templating import TemplateRejected, render_email
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL_S = 5.0
+
+
+@dataclass(frozen=True)
+class Job:
+    send: Send
+    suppressed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: Job
+    outcome: Outcome
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        ledger: SendLedger,
+        suppressions: Suppressions,
+        reports: DeliveryReports,
+        dead_letters: RequestDeadLetters,
+        mongo: AsyncMongoClient,
+        settings: MailerSettings,
+        clock: Clock,
+        owner: str,
+        metrics: MailerMetrics,
+        connect: Callable[[], SmtpConnection] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.suppressions = suppressions
+        self.reports = reports
+        self.dead_letters = dead_letters
+        self.mongo = mongo
+        self.settings = settings
+        self.clock = clock
+        self.owner = owner
+        self.metrics = metrics
+        self.connect = connect or (lambda: SmtpConnection(settings))
+        self.rng = rng or random.Random()
+        self.policy = settings.retry_policy()
+        self.poke = asyncio.Event()  # new work, room in the queue, or a lane came up
+        self._reset()
+
+    def _reset(self) -> None:
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.held: dict[str, Send] = {}  # claimed by this worker, outcome not yet written
+        self.results: list[Finished] = []
+        self.flush_now = asyncio.Event()
+        self.lanes_up: set[int] = set()
+        self.attachments: AttachmentFetcher | None = None
+
+    def notify(self) -> None:
+        """A new send is in the ledger: look now rather than at the next sweep."""
+        self.poke.set()
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send until cancelled; on the way out, hand back what was not tried and write every outcome."""
+        self._reset()
+        self.attachments = AttachmentFetcher(max_bytes=self.settings.attachment_max_bytes,
+                                             timeout_s=self.settings.attachment_timeout_s)
+        lanes = [asyncio.create_task(self._lane(index), name=f"mailer-lane-{index}")
+                 for index in range(self.settings.smtp_pool_size)]
+        flusher = asyncio.create_task(self._flush_forever(), name="mailer-flusher")
+        try:
+            await self._dispatch_forever()
+        finally:
+            for task in lanes:
+                task.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            self._hand_back_queued("the mailer is stopping")
+            self._hand_back_unqueued("the mailer is stopping")
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self._final_flush()
+            await self.attachments.close()
+
+    async def _dispatch_forever(self) -> None:
+        next_maintenance = 0.0
+        failures = 0
+        while True:
+            try:
+                if time.monotonic() >= next_maintenance:
+                    await self._maintain()
+                    next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL_S
+                claimed = await self._dispatch_once()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.error("the sender cannot read the ledger: %s; retrying", exc)
+                await asyncio.sleep(min(failures, 5))
+                continue
+            if not claimed:
+                await self._wait(self.poke, self.settings.sender_poll_interval_s)
+
+    async def _dispatch_once(self) -> int:
+        if not self.lanes_up:
+            self._hand_back_queued("no connection to the relay")
+            return 0
+        batch = self.settings.sender_batch_size
+        if self.queue.qsize() > batch // 2:
+            return 0
+        now = self.clock.now()
+        sends = await self.ledger.claim_due(owner=self.owner, limit=batch, now=now, until=self._claim_until(now))
+        if sends:
+            await self._enqueue(sends)
+        return len(sends)
+
+    async def _enqueue(self, sends: list[Send]) -> None:
+        for send in sends:
+            self.held[send.send_id] = send
+        try:
+            blocked = await self.suppressions.blocked(
+                (send.tenant_id, address) for send in sends for address in send.recipients
+            )
+        except Exception:
+            for send in sends:  # never send unchecked: hand them back for a later claim
+                self._record(Job(send), Outcome(Verdict.TEMPORARY, "the suppression list could not be read",
+                                                counts_as_attempt=False))
+            raise
+        for send in sends:
+            suppressed = tuple(
+                address for address in send.recipients
+                if (scope := blocked.get((send.tenant_id, address.lower()))) is not None
+                and (scope is SuppressionScope.ALL or send.automatic)
+            )
+            self.queue.put_nowait(Job(send, suppressed))
+
+    async def _maintain(self) -> None:
+        """Renew our claims; take over rows whose holder died, and rows past the retry budget."""
+        now = self.clock.now()
+        until = self._claim_until(now)
+        await self.ledger.renew(list(self.held), owner=self.owner, until=until)
+        batch = self.settings.sender_batch_size
+        for send in await self.ledger.claim_abandoned(owner=self.owner, limit=batch, now=now, until=until):
+            self.held[send.send_id] = send
+            self._record(Job(send), Outcome(
+                Verdict.UNKNOWN, "the mailer holding this send stopped during it: it may or may not have been "
+                                 "delivered", counts_as_attempt=False))
+        created_before = now - self.policy.max_age
+        for send in await self.ledger.claim_expired(owner=self.owner, limit=batch, created_before=created_before,
+                                                    now=now, until=until):
+            self.held[send.send_id] = send
+            self._record(Job(send), Outcome(Verdict.TEMPORARY, "not delivered within the retry budget",
+                                            counts_as_attempt=False))
+
+    def _claim_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.settings.sender_claim_s)
+
+    def _hand_back_queued(self, reason: str) -> None:
+        while not self.queue.empty():
+            self._record(self.queue.get_nowait(), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
+
+    def _hand_back_unqueued(self, reason: str) -> None:
+        """Claimed rows that never reached the queue (stopped mid-claim); call once the lanes are done."""
+        recorded = {finished.job.send.send_id for finished in self.results}
+        for send_id, send in list(self.held.items()):
+            if send_id not in recorded:
+                self._record(Job(send), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
+
+    # -- lanes: one connection each -------------------------------------------------------------
+
+    async def _lane(self, index: int) -> None:
+        connection = self.connect()
+        failures = 0
+        try:
+            while True:
+                if not await connection.usable():
+                    try:
+                        await connection.open()
+                    except Exception as exc:
+                        failures += 1
+                        self._lane_down(index, exc, failures)
+                        await asyncio.sleep(backoff_delay(failures, initial_s=self.settings.smtp_reconnect_initial_s,
+                                                          max_s=self.settings.smtp_reconnect_max_s, rng=self.rng))
+                        continue
+                    failures = 0
+                    self._lane_up(index)
+                job = await self.queue.get()
+                if self.queue.qsize() <= self.settings.sender_batch_size // 2:
+                    self.poke.set()
+                if not await connection.usable():
+                    self.queue.put_nowait(job)
+                    continue
+                await self._send_one(connection, job)
+        finally:
+            connection.close()
+            self.lanes_up.discard(index)
+
+    async def _send_one(self, connection: SmtpConnection, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            outcome, transacted = await self._deliver(connection, job)
+        except asyncio.CancelledError:
+            if connection.in_data:
+                self._record(job, Outcome(Verdict.UNKNOWN, "the mailer stopped during DATA: delivery unknown"))
+            else:
+                self._record(job, Outcome(Verdict.TEMPORARY, "the mailer stopped before sending",
+                                          counts_as_attempt=False))
+            raise
+        except Exception as exc:  # a bug must not lose the row: count an attempt and retry later
+            log.exception("unexpected error sending %s", job.send.send_id)
+            outcome, transacted = Outcome(Verdict.TEMPORARY, f"unexpected error: {exc!r}"), True
+        self.metrics.send_seconds.observe(time.perf_counter() - started)
+        self._record(job, outcome)
+        if transacted and (outcome.verdict is not Verdict.DELIVERED or connection.worn_out):
+            await connection.quit()  # a fresh connection after any failed transaction, and every N messages
+
+    async def _deliver(self, connection: SmtpConnection, job: Job) -> tuple[Outcome, bool]:
+        """Render, build and send one email; the bool says whether an SMTP transaction was tried."""
+        send = job.send
+        request = EmailRequested.model_validate(Envelope.model_validate_json(send.envelope_json).data)
+        people = addressees(request.to, request.cc, job.suppressed)
+        if not people.to:
+            return Outcome(Verdict.PERMANENT, "every To recipient is on the suppression list"), False
+        try:
+            rendered = render_email(
+                variants=request.variants, language=request.language, default_language=request.default_language,
+                context=request.context, contact=people.to[0],
+                allow_internal=request.purpose is EmailPurpose.INTERNAL_INTERACTIVE,
+            )
+        except TemplateRejected as exc:
+            return Outcome(Verdict.PERMANENT, f"the template cannot be rendered: {exc}"), False
+        fetched = []
+        for ref in request.attachments:
+            try:
+                fetched.append(FetchedAttachment(ref, await self._fetch(ref)))
+            except AttachmentUnavailable as exc:
+                return Outcome(Verdict.PERMANENT if exc.permanent else Verdict.TEMPORARY, str(exc)), False
+        message = compose_message(send, rendered=rendered, addressees=people, attachments=fetched,
+                                  headers=self._headers(send, request))
+        return await connection.transact(send.envelope_from, people.addresses, as_bytes(message)), True
+
+    async def _fetch(self, ref: Any) -> bytes:
+        assert self.attachments is not None
+        return await self.attachments.fetch(ref)
+
+    def _headers(self, send: Send, request: EmailRequested) -> Headers:
+        unsubscribe = None
+        if self.settings.mail_list_unsubscribe and wants_list_unsubscribe(purpose=send.purpose,
+                                                                          automatic=send.automatic):
+            unsubscribe = unsubscribe_address(send.send_id, self.settings.mail_inbound_domain)
+        return Headers(identity=self.settings.sender_for(send.tenant_id), company_name=request.context.company.name,
+                       reply_to=request.reply_to, date=self.clock.now(), unsubscribe=unsubscribe)
+
+    def _lane_up(self, index: int) -> None:
+        if not self.lanes_up:
+            log.info("connected to the SMTP relay %s:%s", self.settings.smtp_host, self.settings.smtp_port)
+        self.lanes_up.add(index)
+        self.poke.set()
+
+    def _lane_down(self, index: int, exc: BaseException, failures: int) -> None:
+        was_up = bool(self.lanes_up)
+        self.lanes_up.discard(index)
+        self.metrics.smtp_connect_failures.inc()
+        if failures == 1 and (was_up or index == 0):
+            log.error("cannot connect to the SMTP relay %s:%s: %s; retrying with backoff",
+                      self.settings.smtp_host, self.settings.smtp_port, str(exc) or type(exc).__name__)
+
+    # -- outcomes --------------------------------------------------------------------------------
+
+    def _record(self, job: Job, outcome: Outcome) -> None:
+        self.results.append(Finished(job, outcome))
+        if len(self.results) >= self.settings.sender_batch_size:
+            self.flush_now.set()
+
+    async def _flush_forever(self) -> None:
+        failures = 0
+        while True:
+            await self._wait(self.flush_now, self.settings.sender_flush_interval_s)
+            if not self.results:
+                continue
+            batch, self.results = self.results, []
+            try:
+                await self._write(batch)
+                failures = 0
+            except Exception as exc:  # MongoDB or the broker away: keep the outcomes and try again
+                self.results = batch + self.results
+                failures += 1
+                if failures == 1:
+                    log.error("cannot record %d send outcomes yet: %s; retrying", len(batch), exc)
+                await asyncio.sleep(min(0.5 * failures, 5.0))
+
+    async def _final_flush(self) -> None:
+        for attempt in range(5):
+            if not self.results:
+                return
+            batch, self.results = self.results, []
+            try:
+                await self._write(batch)
+            except Exception as exc:
+                self.results = batch + self.results
+                log.warning("send outcomes not recorded at shutdown (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(0.5)
+        if self.results:
+            log.error("%d send outcomes lost at shutdown: their claims expire and they become unknown",
+                      len(self.results))
+
+    async def _write(self, batch: list[Finished]) -> None:
+        now = self.clock.now()
+        decided = [(finished, self._decide(finished, now)) for finished in batch]
+        for finished, decision in decided:
+            if decision.dead_letter:
+                send = finished.job.send.model_copy(update={"attempts": decision.attempts})
+                await self.dead_letters.send(send, reason=decision.note, at=now)
+        updates = [_update(finished.job.send, decision, now) for finished, decision in decided]
+        envelopes = [
+            self.reports.failed(finished.job.send, recipients=report.recipients, kind=report.failure.kind,
+                                reason=report.failure.reason, smtp_code=report.failure.smtp_code, at=now)
+            if report.failure else self.reports.delivered(finished.job.send, recipients=report.recipients, at=now)
+            for finished, decision in decided for report in decision.reports
+        ]
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.ledger.apply(updates, session=session)
+            await self.reports.stage(session, envelopes)
+
+        await run_in_transaction(self.mongo, work)
+        self.reports.committed()
+        for finished, decision in decided:
+            self.held.pop(finished.job.send.send_id, None)
+            self.metrics.sends.labels(outcome=decision.state.value).inc()
+
+    def _decide(self, finished: Finished, now: datetime) -> Decision:
+        return decide(finished.job.send, finished.outcome, suppressed=finished.job.suppressed, policy=self.policy,
+                      unknown_policy=self.settings.mail_unknown_policy, now=now, rng=self.rng)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout_s: float) -> None:
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            pass
+        event.clear()
+
+
+def _update(send: Send, decision: Decision, now: datetime) -> Any:
+    fields: dict[str, Any] = {}
+    if decision.next_attempt_at is not None:
+        fields["next_attempt_at"] = decision.next_attempt_at
+    if decision.delivered_to:
+        fields["delivered_to"] = list(decision.delivered_to)
+        fields["sent_at"] = now
+    if decision.failure is not None:
+        fields["failure"] = decision.failure.model_dump(mode="python")
+    return finish_update(send, state=decision.state, now=now, note=decision.note, attempts=decision.attempts,
+                         fields=fields)
