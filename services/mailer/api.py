@@ -101,7 +101,7 @@ async def preview_template(body: PreviewIn, principal: Admin, request: Request) 
         rendered = preview(body.variants, language=body.language, default_language=body.default_language,
                            purpose=body.purpose, context=body.context, today=deps(request).clock.today())
     except TemplateRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail={
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail={
             "message": f"the template cannot be used: {exc}",
             "problems": [{"field": p.field, "message": p.message} for p in exc.problems],
         }) from None
