@@ -1,8 +1,13 @@
 """The send ledger in MongoDB: one row per email request, unique on (tenant, idempotency key).
 
 Claims are batch writes (SecantusDB does ~700 single writes/s but ~2 300 in bulk): find due rows,
-flip them to `sending` with this worker's claim token in one `update_many` (a row is updated only
-if it is still pending, so two replicas never claim the same row), then read back what we won.
+flip them to `sending` with this worker's claim token in one write (a row is updated only if it
+still matches, so two replicas never claim the same row), then read back what we won.
+
+Rows that a sender may be finishing in a transaction at that very moment (renewing our claims,
+taking over expired ones) are written with one single-document update each, never `update_many`:
+SecantusDB retries a conflicting multi-update while holding its collection lock, which deadlocks
+with a transaction that needs that lock for its next statement.
 """
 
 from collections.abc import Sequence
@@ -65,40 +70,44 @@ class SendLedger:
         """Claim up to `limit` pending rows whose attempt is due, oldest due first."""
         query = {"state": SendState.PENDING.value, "next_attempt_at": {"$lte": now}}
         return await self._claim(query, sort=("next_attempt_at", ASCENDING), owner=owner, limit=limit, now=now,
-                                 until=until)
+                                 until=until, one_by_one=False)
 
     async def claim_abandoned(self, *, owner: str, limit: int, now: datetime, until: datetime) -> list[Send]:
         """Claim rows whose worker stopped renewing its claim (a crashed or partitioned replica)."""
         query = {"state": SendState.SENDING.value, "claim_expires_at": {"$lt": now}}
         return await self._claim(query, sort=("claim_expires_at", ASCENDING), owner=owner, limit=limit, now=now,
-                                 until=until)
+                                 until=until, one_by_one=True)
 
     async def claim_expired(self, *, owner: str, limit: int, created_before: datetime, now: datetime,
                             until: datetime) -> list[Send]:
         """Claim pending rows older than the retry budget allows (e.g. the relay was down for days)."""
         query = {"state": SendState.PENDING.value, "created_at": {"$lt": created_before}}
         return await self._claim(query, sort=("created_at", ASCENDING), owner=owner, limit=limit, now=now,
-                                 until=until)
+                                 until=until, one_by_one=False)
 
     async def _claim(self, query: dict[str, Any], *, sort: tuple[str, int], owner: str, limit: int,
-                     now: datetime, until: datetime) -> list[Send]:
+                     now: datetime, until: datetime, one_by_one: bool) -> list[Send]:
         candidates = await self.sends.find(query, {"_id": 1}).sort([sort]).limit(limit).to_list()
         if not candidates:
             return []
         token = uuid4().hex
-        await self.sends.update_many(
-            {**query, "_id": {"$in": [row["_id"] for row in candidates]}},
-            {"$set": {"state": SendState.SENDING.value, "claim_token": token, "claimed_by": owner,
-                      "claim_expires_at": until, "updated_at": now}},
-        )
+        claim = {"$set": {"state": SendState.SENDING.value, "claim_token": token, "claimed_by": owner,
+                          "claim_expires_at": until, "updated_at": now}}
+        if one_by_one:
+            await self.sends.bulk_write([UpdateOne({**query, "_id": row["_id"]}, claim) for row in candidates],
+                                        ordered=False)
+        else:
+            await self.sends.update_many({**query, "_id": {"$in": [row["_id"] for row in candidates]}}, claim)
         return [from_document(row) for row in await self.sends.find({"claim_token": token}).to_list()]
 
     async def renew(self, send_ids: Sequence[str], *, owner: str, until: datetime) -> None:
+        """Extend our claims (one update per row: these rows may be in our own flush transaction)."""
         if send_ids:
-            await self.sends.update_many(
-                {"_id": {"$in": list(send_ids)}, "claimed_by": owner, "state": SendState.SENDING.value},
-                {"$set": {"claim_expires_at": until}},
-            )
+            await self.sends.bulk_write([
+                UpdateOne({"_id": send_id, "claimed_by": owner, "state": SendState.SENDING.value},
+                          {"$set": {"claim_expires_at": until}})
+                for send_id in send_ids
+            ], ordered=False)
 
     async def apply(self, updates: Sequence[UpdateOne], *, session: AsyncClientSession | None = None) -> None:
         if updates:
