@@ -138,6 +138,7 @@ class SendOut(BaseModel):
     sent_at: datetime | None
     failure: Failure | None
     history: list[HistoryEntry]
+    handled_by: str | None
 
     @classmethod
     def of(cls, send: Send) -> "SendOut":

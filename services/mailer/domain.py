@@ -81,6 +81,7 @@ class Send(BaseModel):
     delivered_to: list[str] = Field(default_factory=list)
     failure: Failure | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    handled_by: str | None = Field(None, description="The mailer instance that wrote the last outcome")
     event_id: str
     correlation_id: str
     claim_token: str | None = None

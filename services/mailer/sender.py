@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,6 +105,7 @@ class Sender:
         self.flush_now = asyncio.Event()
         self.lanes_up: set[int] = set()
         self.attachments: AttachmentFetcher | None = None
+        self.stopping = False
 
     def notify(self) -> None:
         """A new send is in the ledger: look now rather than at the next sweep."""
@@ -124,12 +125,13 @@ class Sender:
             await self._dispatch_forever()
         finally:
             for task in lanes:
-                task.cancel()
+                task.cancel()  # each lane lets its transaction under way end, and records it
             await asyncio.gather(*lanes, return_exceptions=True)
             self._hand_back_queued("the mailer is stopping")
-            self._hand_back_unqueued("the mailer is stopping")
-            flusher.cancel()
+            self.stopping = True  # the flusher ends the write it is in (never cut a write: it says sent)
+            self.flush_now.set()
             await asyncio.gather(flusher, return_exceptions=True)
+            self._hand_back_unqueued("the mailer is stopping")
             await self._final_flush()
             await self.attachments.close()
 
@@ -160,14 +162,13 @@ class Sender:
         if self.queue.qsize() > batch // 2:
             return 0
         now = self.clock.now()
-        sends = await self.ledger.claim_due(owner=self.owner, limit=batch, now=now, until=self._claim_until(now))
+        sends = await self._claimed(self.ledger.claim_due(owner=self.owner, limit=batch, now=now,
+                                                          until=self._claim_until(now)))
         if sends:
             await self._enqueue(sends)
         return len(sends)
 
     async def _enqueue(self, sends: list[Send]) -> None:
-        for send in sends:
-            self.held[send.send_id] = send
         try:
             blocked = await self.suppressions.blocked(
                 (send.tenant_id, address) for send in sends for address in send.recipients
@@ -191,17 +192,31 @@ class Sender:
         until = self._claim_until(now)
         await self.ledger.renew(list(self.held), owner=self.owner, until=until)
         batch = self.settings.sender_batch_size
-        for send in await self.ledger.claim_abandoned(owner=self.owner, limit=batch, now=now, until=until):
-            self.held[send.send_id] = send
+        for send in await self._claimed(self.ledger.claim_abandoned(owner=self.owner, limit=batch, now=now,
+                                                                    until=until)):
             self._record(Job(send), Outcome(
                 Verdict.UNKNOWN, "the mailer holding this send stopped during it: it may or may not have been "
                                  "delivered", counts_as_attempt=False))
         created_before = now - self.policy.max_age
-        for send in await self.ledger.claim_expired(owner=self.owner, limit=batch, created_before=created_before,
-                                                    now=now, until=until):
-            self.held[send.send_id] = send
+        for send in await self._claimed(self.ledger.claim_expired(owner=self.owner, limit=batch,
+                                                                  created_before=created_before, now=now,
+                                                                  until=until)):
             self._record(Job(send), Outcome(Verdict.TEMPORARY, "not delivered within the retry budget",
                                             counts_as_attempt=False))
+
+    async def _claimed(self, claim: Awaitable[list[Send]]) -> list[Send]:
+        """Run a claim to its end even if we are stopping, so no row is claimed without us knowing
+        (a row we know of is handed back on the way out; one we lost would wait for its claim to expire)."""
+        task = asyncio.ensure_future(claim)
+        try:
+            sends = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            done, _ = await asyncio.wait([task], timeout=self.settings.smtp_timeout_s)
+            if done and not task.cancelled() and task.exception() is None:
+                self.held.update({send.send_id: send for send in task.result()})
+            raise
+        self.held.update({send.send_id: send for send in sends})
+        return sends
 
     def _claim_until(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.settings.sender_claim_s)
@@ -211,7 +226,7 @@ class Sender:
             self._record(self.queue.get_nowait(), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
 
     def _hand_back_unqueued(self, reason: str) -> None:
-        """Claimed rows that never reached the queue (stopped mid-claim); call once the lanes are done."""
+        """Claimed rows never tried (stopped mid-claim); call once the lanes and the flusher are done."""
         recorded = {finished.job.send.send_id for finished in self.results}
         for send_id, send in list(self.held.items()):
             if send_id not in recorded:
@@ -248,14 +263,11 @@ class Sender:
 
     async def _send_one(self, connection: SmtpConnection, job: Job) -> None:
         started = time.perf_counter()
+        delivery = asyncio.ensure_future(self._deliver(connection, job))
         try:
-            outcome, transacted = await self._deliver(connection, job)
+            outcome, transacted = await asyncio.shield(delivery)
         except asyncio.CancelledError:
-            if connection.in_data:
-                self._record(job, Outcome(Verdict.UNKNOWN, "the mailer stopped during DATA: delivery unknown"))
-            else:
-                self._record(job, Outcome(Verdict.TEMPORARY, "the mailer stopped before sending",
-                                          counts_as_attempt=False))
+            self._record(job, await self._finish_while_stopping(connection, delivery))
             raise
         except Exception as exc:  # a bug must not lose the row: count an attempt and retry later
             log.exception("unexpected error sending %s", job.send.send_id)
@@ -264,6 +276,22 @@ class Sender:
         self._record(job, outcome)
         if transacted and (outcome.verdict is not Verdict.DELIVERED or connection.worn_out):
             await connection.quit()  # a fresh connection after any failed transaction, and every N messages
+
+    async def _finish_while_stopping(self, connection: SmtpConnection, delivery: "asyncio.Future[Any]") -> Outcome:
+        """Stopping: let the transaction under way end (sent or refused beats unknown), within the
+        SMTP timeout; cut off during DATA it is unknown, before DATA it was not tried."""
+        try:
+            outcome, _ = await asyncio.wait_for(asyncio.shield(delivery), self.settings.smtp_timeout_s)
+            return outcome
+        except TimeoutError:
+            in_data = connection.in_data
+            delivery.cancel()
+            await asyncio.gather(delivery, return_exceptions=True)
+            if in_data:
+                return Outcome(Verdict.UNKNOWN, "the mailer stopped during DATA: delivery unknown")
+            return Outcome(Verdict.TEMPORARY, "the mailer stopped before sending", counts_as_attempt=False)
+        except Exception as exc:
+            return Outcome(Verdict.TEMPORARY, f"unexpected error: {exc!r}")
 
     async def _deliver(self, connection: SmtpConnection, job: Job) -> tuple[Outcome, bool]:
         """Render, build and send one email; the bool says whether an SMTP transaction was tried."""
@@ -324,8 +352,9 @@ class Sender:
             self.flush_now.set()
 
     async def _flush_forever(self) -> None:
+        """Write outcomes as they come; when stopping, return after the write under way."""
         failures = 0
-        while True:
+        while not self.stopping:
             await self._wait(self.flush_now, self.settings.sender_flush_interval_s)
             if not self.results:
                 continue
@@ -338,7 +367,8 @@ class Sender:
                 failures += 1
                 if failures == 1:
                     log.error("cannot record %d send outcomes yet: %s; retrying", len(batch), exc)
-                await asyncio.sleep(min(0.5 * failures, 5.0))
+                if not self.stopping:
+                    await asyncio.sleep(min(0.5 * failures, 5.0))
 
     async def _final_flush(self) -> None:
         for attempt in range(5):
@@ -362,7 +392,7 @@ class Sender:
             if decision.dead_letter:
                 send = finished.job.send.model_copy(update={"attempts": decision.attempts})
                 await self.dead_letters.send(send, reason=decision.note, at=now)
-        updates = [_update(finished.job.send, decision, now) for finished, decision in decided]
+        updates = [_update(finished.job.send, decision, now, self.owner) for finished, decision in decided]
         envelopes = [
             self.reports.failed(finished.job.send, recipients=report.recipients, kind=report.failure.kind,
                                 reason=report.failure.reason, smtp_code=report.failure.smtp_code, at=now)
@@ -393,8 +423,8 @@ class Sender:
         event.clear()
 
 
-def _update(send: Send, decision: Decision, now: datetime) -> Any:
-    fields: dict[str, Any] = {}
+def _update(send: Send, decision: Decision, now: datetime, owner: str) -> Any:
+    fields: dict[str, Any] = {"handled_by": owner}
     if decision.next_attempt_at is not None:
         fields["next_attempt_at"] = decision.next_attempt_at
     if decision.delivered_to:
