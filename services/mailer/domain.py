@@ -258,7 +258,7 @@ class Decision:
     state: SendState
     attempts: int
     note: str
-    next_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # None: unchanged
     delivered_to: tuple[str, ...] = ()
     failure: Failure | None = None
     reports: tuple[Report, ...] = ()
@@ -294,7 +294,9 @@ def decide(
                           refused=outcome.refused)
         return Decision(SendState.FAILED, attempts, reason, failure=failure,
                         reports=(Report(tuple(send.recipients), failure),), dead_letter=True)
-    retry_at = next_attempt_at(policy, attempts=attempts, now=now, rng=rng) if outcome.counts_as_attempt else now
+    # A send handed back untried keeps its due time: it is due again at once, and a relay down for
+    # longer than the budget shows as a due time older than the budget (see claim_overdue).
+    retry_at = next_attempt_at(policy, attempts=attempts, now=now, rng=rng) if outcome.counts_as_attempt else None
     return Decision(SendState.PENDING, attempts, outcome.reason, next_attempt_at=retry_at)
 
 

@@ -100,7 +100,7 @@ class Sender:
 
     def _reset(self) -> None:
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
-        self.held: dict[str, Send] = {}  # claimed by this worker, outcome not yet written
+        self.held: dict[str, Send] = {}  # claimed by this worker, no outcome yet (their claims are renewed)
         self.results: list[Finished] = []
         self.flush_now = asyncio.Event()
         self.lanes_up: set[int] = set()
@@ -197,10 +197,9 @@ class Sender:
             self._record(Job(send), Outcome(
                 Verdict.UNKNOWN, "the mailer holding this send stopped during it: it may or may not have been "
                                  "delivered", counts_as_attempt=False))
-        created_before = now - self.policy.max_age
-        for send in await self._claimed(self.ledger.claim_expired(owner=self.owner, limit=batch,
-                                                                  created_before=created_before, now=now,
-                                                                  until=until)):
+        due_before = now - self.policy.max_age
+        for send in await self._claimed(self.ledger.claim_overdue(owner=self.owner, limit=batch,
+                                                                  due_before=due_before, now=now, until=until)):
             self._record(Job(send), Outcome(Verdict.TEMPORARY, "not delivered within the retry budget",
                                             counts_as_attempt=False))
 
@@ -226,11 +225,9 @@ class Sender:
             self._record(self.queue.get_nowait(), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
 
     def _hand_back_unqueued(self, reason: str) -> None:
-        """Claimed rows never tried (stopped mid-claim); call once the lanes and the flusher are done."""
-        recorded = {finished.job.send.send_id for finished in self.results}
-        for send_id, send in list(self.held.items()):
-            if send_id not in recorded:
-                self._record(Job(send), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
+        """Claimed rows never queued (stopped mid-claim); call once the lanes and the queue are done."""
+        for send in list(self.held.values()):
+            self._record(Job(send), Outcome(Verdict.TEMPORARY, reason, counts_as_attempt=False))
 
     # -- lanes: one connection each -------------------------------------------------------------
 
@@ -347,6 +344,9 @@ class Sender:
     # -- outcomes --------------------------------------------------------------------------------
 
     def _record(self, job: Job, outcome: Outcome) -> None:
+        # No longer renewed from here: the flush writes it within moments, and a renewal touching a
+        # row inside the flush transaction would abort that transaction.
+        self.held.pop(job.send.send_id, None)
         self.results.append(Finished(job, outcome))
         if len(self.results) >= self.settings.sender_batch_size:
             self.flush_now.set()
@@ -401,13 +401,15 @@ class Sender:
         ]
 
         async def work(session: AsyncClientSession) -> None:
-            await self.ledger.apply(updates, session=session)
+            # Reports first: staging touches the outbox's per-client counters, which the relay also
+            # writes; touched at the start of the transaction, a concurrent relay write waits for
+            # our commit instead of aborting us after the (longer) ledger update.
             await self.reports.stage(session, envelopes)
+            await self.ledger.apply(updates, session=session)
 
         await run_in_transaction(self.mongo, work)
         self.reports.committed()
-        for finished, decision in decided:
-            self.held.pop(finished.job.send.send_id, None)
+        for _, decision in decided:
             self.metrics.sends.labels(outcome=decision.state.value).inc()
 
     def _decide(self, finished: Finished, now: datetime) -> Decision:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from shared.contracts.email import RenderContext
 from shared.contracts.values import Recipient, TemplateVariant
 from shared.templating.sandbox import TemplateProblem, TemplateRejected, compile_template, compile_text_as_html
-from shared.templating.values import hashtag_values
+from shared.templating.values import values_for_both_parts
 
 MAX_RENDERED_CHARS = 2_000_000
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
@@ -74,8 +74,7 @@ def render_email(
         subject_template = _compiled(variant.subject, f"variants.{chosen}.subject", "text", allow_internal)
         text_template = _compiled(variant.body, f"variants.{chosen}.body", "text", allow_internal)
         html_template = _compiled(variant.body, f"variants.{chosen}.body", "html", allow_internal)
-        text_values = hashtag_values(context, language=locale, html=False, contact=contact)
-        html_values = hashtag_values(context, language=locale, html=True, contact=contact)
+        text_values, html_values = values_for_both_parts(context, language=locale, contact=contact)
         subject = " ".join(subject_template.render(text_values).split())
         text = text_template.render(text_values)
         body_html = html_template.render(html_values)

@@ -8,6 +8,7 @@ action) renders as an empty string: the template was checked when it was saved.
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +55,7 @@ def labels_for(language: str) -> dict[str, str]:
     return LABELS.get(_base(language), LABELS["en"])
 
 
+@lru_cache(maxsize=8192)  # due dates repeat across a burst of reminders
 def format_day(day: date | None, language: str, style: str = "long") -> str:
     """`15 mars 2026` (fr, long), `March 15, 2026` (en, long); empty when there is no date."""
     return format_date(day, format=style, locale=babel_locale(language)) if day else ""
@@ -73,7 +75,8 @@ def _amount(context: RenderContext, language: str, value: Callable[[RenderItem],
     return AMOUNT_SEPARATOR.join(format_money(total, currency, language) for currency, total in totals.items())
 
 
-def _rows(context: RenderContext, language: str) -> list[dict[str, str]]:
+def item_rows(context: RenderContext, language: str) -> list[dict[str, str]]:
+    """One formatted row per selected item, for either table."""
     return [
         {
             "number": item.number,
@@ -87,9 +90,10 @@ def _rows(context: RenderContext, language: str) -> list[dict[str, str]]:
     ]
 
 
-def items_table_html(context: RenderContext, language: str) -> Markup:
+def items_table_html(context: RenderContext, language: str, rows: list[dict[str, str]] | None = None) -> Markup:
     """One line of HTML (inline styles: mail clients drop <style>), every value escaped."""
     labels = labels_for(language)
+    rows = item_rows(context, language) if rows is None else rows
 
     def cell(tag: str, column: str, text: str) -> str:
         align = "right" if column in RIGHT_ALIGNED else "left"
@@ -98,15 +102,16 @@ def items_table_html(context: RenderContext, language: str) -> Markup:
     head = "".join(cell("th", column, labels[column]) for column in COLUMNS)
     body = "".join(
         "<tr>" + "".join(cell("td", column, row[column]) for column in COLUMNS) + "</tr>"
-        for row in _rows(context, language)
+        for row in rows
     )
     return Markup(f'<table style="{TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
-def items_table_text(context: RenderContext, language: str) -> str:
+def items_table_text(context: RenderContext, language: str, rows: list[dict[str, str]] | None = None) -> str:
     """Columns padded to their widest cell, amounts and days right-aligned, two spaces apart."""
     labels = labels_for(language)
-    rows = [{column: labels[column] for column in COLUMNS}, *_rows(context, language)]
+    body = item_rows(context, language) if rows is None else rows
+    rows = [{column: labels[column] for column in COLUMNS}, *body]
     widths = {column: max(len(row[column]) for row in rows) for column in COLUMNS}
 
     def line(row: dict[str, str]) -> str:
@@ -123,6 +128,22 @@ def hashtag_values(
     context: RenderContext, *, language: str, html: bool, contact: Recipient | None = None
 ) -> dict[str, Any]:
     """Every catalogue hashtag's value for this context, in `language`, for the HTML or text part."""
+    text_values, html_values = values_for_both_parts(context, language=language, contact=contact)
+    return html_values if html else text_values
+
+
+def values_for_both_parts(
+    context: RenderContext, *, language: str, contact: Recipient | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values for the plain-text part and for the HTML part, computed once."""
+    rows = item_rows(context, language)
+    text_values = _values(context, language=language, contact=contact)
+    text_values["items_list_selected"] = items_table_text(context, language, rows)
+    html_values = {**text_values, "items_list_selected": items_table_html(context, language, rows)}
+    return text_values, html_values
+
+
+def _values(context: RenderContext, *, language: str, contact: Recipient | None) -> dict[str, Any]:
     contact = context.contact or contact
     action, collector, company, client = context.action, context.collector, context.company, context.client
     action_types = ACTION_TYPES.get(_base(language), ACTION_TYPES["en"])
@@ -132,7 +153,6 @@ def hashtag_values(
         "items_amount_selected_include_late_penalties": _amount(
             context, language, lambda item: item.open_amount + item_penalty(item, context)
         ),
-        "items_list_selected": items_table_html(context, language) if html else items_table_text(context, language),
         "items_count_selected": len(context.items),
         "client_name": client.name,
         "client_number": client.number,

@@ -112,9 +112,9 @@ class TestOutcomes:
         decision = decided(outcome, send=pending(created_at=NOW - timedelta(days=3)))
         assert decision.state is SendState.FAILED and decision.dead_letter and decision.attempts == 0
 
-    def test_a_send_handed_back_untried_is_due_again_at_once_and_costs_no_attempt(self) -> None:
+    def test_a_send_handed_back_untried_keeps_its_due_time_and_costs_no_attempt(self) -> None:
         decision = decided(Outcome(Verdict.TEMPORARY, "the mailer is stopping", counts_as_attempt=False))
-        assert (decision.state, decision.attempts, decision.next_attempt_at) == (SendState.PENDING, 0, NOW)
+        assert (decision.state, decision.attempts, decision.next_attempt_at) == (SendState.PENDING, 0, None)
 
     def test_a_connection_lost_after_data_is_unknown_and_not_resent_by_default(self) -> None:
         decision = decided(Outcome(Verdict.UNKNOWN, "connection lost during DATA"))

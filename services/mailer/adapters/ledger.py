@@ -49,12 +49,12 @@ class SendLedger:
         self.sends = db[COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        await self.sends.create_index([("tenant_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True)
+        """Few indexes on purpose: every state change rewrites each of them. The idempotency key
+        needs none of its own: `_id` is derived from (tenant, key), so it is unique by construction."""
         await self.sends.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)])
-        await self.sends.create_index([("state", ASCENDING), ("claim_expires_at", ASCENDING)])
-        await self.sends.create_index([("state", ASCENDING), ("created_at", ASCENDING)])
-        for field in ("request_id", "action_id", "client_id", "state"):
-            await self.sends.create_index([("tenant_id", ASCENDING), (field, ASCENDING), ("created_at", DESCENDING)])
+        await self.sends.create_index([("tenant_id", ASCENDING), ("request_id", ASCENDING)])
+        await self.sends.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.sends.create_index([("tenant_id", ASCENDING), ("state", ASCENDING), ("created_at", DESCENDING)])
 
     async def add(self, send: Send) -> bool:
         """Record a new request; False when its idempotency key is already in the ledger."""
@@ -78,11 +78,11 @@ class SendLedger:
         return await self._claim(query, sort=("claim_expires_at", ASCENDING), owner=owner, limit=limit, now=now,
                                  until=until, one_by_one=True)
 
-    async def claim_expired(self, *, owner: str, limit: int, created_before: datetime, now: datetime,
+    async def claim_overdue(self, *, owner: str, limit: int, due_before: datetime, now: datetime,
                             until: datetime) -> list[Send]:
-        """Claim pending rows older than the retry budget allows (e.g. the relay was down for days)."""
-        query = {"state": SendState.PENDING.value, "created_at": {"$lt": created_before}}
-        return await self._claim(query, sort=("created_at", ASCENDING), owner=owner, limit=limit, now=now,
+        """Claim pending rows due for longer than the retry budget (e.g. the relay was down for days)."""
+        query = {"state": SendState.PENDING.value, "next_attempt_at": {"$lt": due_before}}
+        return await self._claim(query, sort=("next_attempt_at", ASCENDING), owner=owner, limit=limit, now=now,
                                  until=until, one_by_one=False)
 
     async def _claim(self, query: dict[str, Any], *, sort: tuple[str, int], owner: str, limit: int,
@@ -98,7 +98,8 @@ class SendLedger:
                                         ordered=False)
         else:
             await self.sends.update_many({**query, "_id": {"$in": [row["_id"] for row in candidates]}}, claim)
-        return [from_document(row) for row in await self.sends.find({"claim_token": token}).to_list()]
+        won = {"_id": {"$in": [row["_id"] for row in candidates]}, "claim_token": token}  # by _id: no scan
+        return [from_document(row) for row in await self.sends.find(won).to_list()]
 
     async def renew(self, send_ids: Sequence[str], *, owner: str, until: datetime) -> None:
         """Extend our claims (one update per row: these rows may be in our own flush transaction)."""
