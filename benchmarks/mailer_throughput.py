@@ -18,6 +18,7 @@ items whose amounts differ from one email to the next. Three figures:
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +45,30 @@ from shared.testing.infra import Infrastructure, infrastructure  # noqa: E402
 from shared.testing.services import Isolation, serve_app, service_settings  # noqa: E402
 from shared.templating import render_email  # noqa: E402
 from tests.mailer.samples import email_request  # noqa: E402
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds used so far by a process (user + system), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid(infra: Infrastructure) -> int | None:
+    """The local database process (found by its port), to show where the time goes."""
+    port = infra.mongodb_url.rsplit(":", 1)[1].split("/")[0]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"secantus" in arg for arg in argv) and port.encode() in argv:
+            return int(cmdline.parent.name)
+    return None
 
 
 def start_sink(folder: Path) -> ManagedProcess:
@@ -161,9 +186,13 @@ async def main(count: int) -> None:
                                   log_path=folder / "stage.log")
             late_sink.start()
             late_sink.wait_for_port(30)
+            pids = {"mailer": os.getpid(), "database": database_pid(infra),
+                    "sink": late_sink.process.pid if late_sink.process else None}
+            cpu_before = {name: process_cpu_s(pid) for name, pid in pids.items()}
             started = time.perf_counter()
             await arrived(folder / "stage", count)
             sender = count / (time.perf_counter() - started)
+            cpu_ms = {name: 1000 * (process_cpu_s(pid) - cpu_before[name]) / count for name, pid in pids.items()}
             await wait_for(db, isolation.database("mailer"), {"state": "sent"}, count)
             late_sink.stop()
         arrived_stage = len(list((folder / "stage").glob("*.eml")))
@@ -188,6 +217,8 @@ async def main(count: int) -> None:
           f"({sender / bare:.0%} of bare; target >= 50%)")
     print(f"mailer end to end (Kafka in -> sent, reports staged):     {end_to_end:8.1f} emails/s  "
           f"({end_to_end / bare:.0%} of bare)")
+    print("CPU per email in the sender run: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu_ms.items())
+          + f" (machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ class SendOut(BaseModel):
     message_id: str
     recipients: list[str]
     delivered_to: list[str]
+    missed: dict[str, str] = Field(description="Recipients of a sent email who did not get it, and why")
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
@@ -142,7 +143,7 @@ class SendOut(BaseModel):
 
     @classmethod
     def of(cls, send: Send) -> "SendOut":
-        return cls.model_validate(send.model_dump())
+        return cls.model_validate({**send.model_dump(), "delivered_to": send.delivered_to})
 
 
 @router.get("/sends", tags=["sends"], summary="What happened to the emails of a request, an action or a client")
@@ -184,7 +185,7 @@ async def resend(send_id: str, principal: AnyUser, request: Request) -> SendOut:
     if not await api.ledger.resend(principal.tenant_id, send_id, by=by, now=api.clock.now()):
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail=f"send {send_id} is {send.state.value}: only unknown or failed sends can be resent")
-    request.app.state.sender.notify()
+    request.app.state.sender.notify(send_id)
     updated = await api.ledger.get(principal.tenant_id, send_id)
     assert updated is not None
     return SendOut.of(updated)

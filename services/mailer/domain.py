@@ -78,7 +78,7 @@ class Send(BaseModel):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None = None
-    delivered_to: list[str] = Field(default_factory=list)
+    missed: dict[str, str] = Field(default_factory=dict)  # of a sent email: recipient → why not to them
     failure: Failure | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     handled_by: str | None = Field(None, description="The mailer instance that wrote the last outcome")
@@ -90,6 +90,12 @@ class Send(BaseModel):
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def delivered_to(self) -> list[str]:
+        if self.state is not SendState.SENT:
+            return []
+        return [address for address in self.recipients if address not in self.missed]
 
 
 def new_send(
@@ -259,7 +265,7 @@ class Decision:
     attempts: int
     note: str
     next_attempt_at: datetime | None = None  # None: unchanged
-    delivered_to: tuple[str, ...] = ()
+    missed: dict[str, str] = field(default_factory=dict)  # of a delivered email: who did not get it, why
     failure: Failure | None = None
     reports: tuple[Report, ...] = ()
     dead_letter: bool = False
@@ -306,5 +312,7 @@ def _delivered(outcome: Outcome, suppressed: Sequence[str], attempts: int) -> De
     if missed:
         reason = "not sent to " + "; ".join(f"{address}: {why}" for address, why in missed.items())
         reports.append(Report(tuple(missed), Failure(kind=FailureKind.PERMANENT, reason=reason, refused=missed)))
-    return Decision(SendState.SENT, attempts, outcome.reason or "delivered", delivered_to=outcome.accepted,
-                    reports=tuple(reports))
+    # One note for every delivered email (the relay's reply differs by queue id): the outcomes of a
+    # batch are then written in one statement. The Message-ID is what finds it in the relay's logs.
+    note = f"accepted by the relay ({outcome.smtp_code})"
+    return Decision(SendState.SENT, attempts, note, missed=missed, reports=tuple(reports))

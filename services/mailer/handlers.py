@@ -22,7 +22,7 @@ async def on_email_requested(
     clock: Clock,
     inbound_domain: str,
     message_id_domain: str,
-    wake_sender: Callable[[], None],
+    wake_sender: Callable[[str], None],
 ) -> None:
     envelope = ctx.envelope
     send = new_send(
@@ -31,4 +31,4 @@ async def on_email_requested(
         message_id_domain=message_id_domain,
     )
     if await ledger.add(send):
-        wake_sender()
+        wake_sender(send.send_id)

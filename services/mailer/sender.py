@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.mailer.adapters.attachments import AttachmentFetcher, AttachmentUnavailable
 from services.mailer.adapters.dead_letters import RequestDeadLetters
-from services.mailer.adapters.ledger import SendLedger, finish_update
+from services.mailer.adapters.ledger import Finish, SendLedger
 from services.mailer.adapters.reports import DeliveryReports
 from services.mailer.adapters.smtp import SmtpConnection
 from services.mailer.adapters.suppressions import Suppressions, SuppressionScope
@@ -37,6 +38,7 @@ from services.mailer.domain import (
     Decision,
     Outcome,
     Send,
+    SendState,
     Verdict,
     addressees,
     backoff_delay,
@@ -53,6 +55,8 @@ from shared.templating import TemplateRejected, render_email
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_S = 5.0
+SWEEP_INTERVAL_S = 5.0
+FRESH_KEPT = 100_000  # beyond this, new sends wait for a sweep
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,10 @@ class Sender:
         self.rng = rng or random.Random()
         self.policy = settings.retry_policy()
         self.poke = asyncio.Event()  # new work, room in the queue, or a lane came up
+        # Sends this replica just recorded, claimed by id: a sweep of due rows costs a scan of every
+        # pending row on SecantusDB (it sorts in memory), so sweeps only run every few seconds.
+        self.fresh: deque[str] = deque(maxlen=FRESH_KEPT)
+        self.next_sweep = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -107,8 +115,12 @@ class Sender:
         self.attachments: AttachmentFetcher | None = None
         self.stopping = False
 
-    def notify(self) -> None:
-        """A new send is in the ledger: look now rather than at the next sweep."""
+    def notify(self, send_id: str | None = None) -> None:
+        """A send is due: claim it by id now (no sweep of the ledger needed), or sweep soon."""
+        if send_id is not None:
+            self.fresh.append(send_id)
+        else:
+            self.next_sweep = 0.0
         self.poke.set()
 
     # -- the worker ---------------------------------------------------------------------------
@@ -162,11 +174,16 @@ class Sender:
         if self.queue.qsize() > batch // 2:
             return 0
         now = self.clock.now()
-        sends = await self._claimed(self.ledger.claim_due(owner=self.owner, limit=batch, now=now,
-                                                          until=self._claim_until(now)))
+        until = self._claim_until(now)
+        if self.fresh and time.monotonic() < self.next_sweep:
+            ids = [self.fresh.popleft() for _ in range(min(batch, len(self.fresh)))]
+            sends = await self._claimed(self.ledger.claim_ids(ids, owner=self.owner, now=now, until=until))
+        else:  # retries due, rows of a replica that stopped, rows handed back: a sweep finds them
+            self.next_sweep = time.monotonic() + SWEEP_INTERVAL_S
+            sends = await self._claimed(self.ledger.claim_due(owner=self.owner, limit=batch, now=now, until=until))
         if sends:
             await self._enqueue(sends)
-        return len(sends)
+        return len(sends) or (1 if self.fresh else 0)
 
     async def _enqueue(self, sends: list[Send]) -> None:
         try:
@@ -392,7 +409,7 @@ class Sender:
             if decision.dead_letter:
                 send = finished.job.send.model_copy(update={"attempts": decision.attempts})
                 await self.dead_letters.send(send, reason=decision.note, at=now)
-        updates = [_update(finished.job.send, decision, now, self.owner) for finished, decision in decided]
+        finishes = [_finish(finished, decision, now, self.owner) for finished, decision in decided]
         envelopes = [
             self.reports.failed(finished.job.send, recipients=report.recipients, kind=report.failure.kind,
                                 reason=report.failure.reason, smtp_code=report.failure.smtp_code, at=now)
@@ -405,12 +422,21 @@ class Sender:
             # writes; touched at the start of the transaction, a concurrent relay write waits for
             # our commit instead of aborting us after the (longer) ledger update.
             await self.reports.stage(session, envelopes)
-            await self.ledger.apply(updates, session=session)
+            await self.ledger.finish(finishes, now=now, session=session)
 
         await run_in_transaction(self.mongo, work)
         self.reports.committed()
-        for _, decision in decided:
+        for finished, decision in decided:
             self.metrics.sends.labels(outcome=decision.state.value).inc()
+            if decision.state is SendState.PENDING:
+                self._due_again(finished.job.send.send_id, decision.next_attempt_at, now)
+
+    def _due_again(self, send_id: str, at: datetime | None, now: datetime) -> None:
+        """A send handed back is claimed again by id; a retry is found by a sweep when it is due."""
+        if at is None:
+            self.fresh.append(send_id)
+        else:
+            self.next_sweep = min(self.next_sweep, time.monotonic() + max((at - now).total_seconds(), 0.0))
 
     def _decide(self, finished: Finished, now: datetime) -> Decision:
         return decide(finished.job.send, finished.outcome, suppressed=finished.job.suppressed, policy=self.policy,
@@ -425,14 +451,15 @@ class Sender:
         event.clear()
 
 
-def _update(send: Send, decision: Decision, now: datetime, owner: str) -> Any:
+def _finish(finished: Finished, decision: Decision, now: datetime, owner: str) -> Finish:
     fields: dict[str, Any] = {"handled_by": owner}
     if decision.next_attempt_at is not None:
         fields["next_attempt_at"] = decision.next_attempt_at
-    if decision.delivered_to:
-        fields["delivered_to"] = list(decision.delivered_to)
+    if decision.state is SendState.SENT:
         fields["sent_at"] = now
+        fields["missed"] = decision.missed
     if decision.failure is not None:
         fields["failure"] = decision.failure.model_dump(mode="python")
-    return finish_update(send, state=decision.state, now=now, note=decision.note, attempts=decision.attempts,
-                         fields=fields)
+    send = finished.job.send
+    return Finish(send_id=send.send_id, claim_token=send.claim_token, state=decision.state, note=decision.note,
+                  counted=finished.outcome.counts_as_attempt, fields=fields)

@@ -11,11 +11,12 @@ with a transaction that needs that lock for its next statement.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -42,6 +43,42 @@ def from_document(document: dict[str, Any]) -> Send:
 
 def _history(entry: HistoryEntry) -> dict[str, Any]:
     return {"$each": [entry.model_dump(mode="python")], "$slice": -HISTORY_KEPT}
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The write that ends one claim: only the holder of the claim can make it."""
+
+    send_id: str
+    claim_token: str | None
+    state: SendState
+    note: str
+    counted: bool  # the attempt counts against the retry budget
+    fields: dict[str, Any]
+
+    def update(self, now: datetime) -> dict[str, Any]:
+        release = {"claim_token": None, "claimed_by": None, "claim_expires_at": None}
+        return {"$set": {"state": self.state.value, "updated_at": now, **release, **self.fields},
+                "$inc": {"attempts": 1 if self.counted else 0},
+                "$push": {"history": _history(history_entry(now, self.state, self.note))}}
+
+
+def finish_writes(finishes: Sequence[Finish], now: datetime) -> list[UpdateOne | UpdateMany]:
+    """One statement per group of rows of one claim that change alike (SecantusDB writes a group in
+    about half the time of row-by-row updates), one per row otherwise."""
+    groups: dict[tuple[Any, ...], list[Finish]] = {}
+    for finish in finishes:
+        key = (finish.claim_token, finish.state, finish.note, finish.counted, repr(sorted(finish.fields.items())))
+        groups.setdefault(key, []).append(finish)
+    writes: list[UpdateOne | UpdateMany] = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            writes.append(UpdateOne({"_id": first.send_id, "claim_token": first.claim_token}, first.update(now)))
+        else:
+            writes.append(UpdateMany({"_id": {"$in": [finish.send_id for finish in group]},
+                                      "claim_token": first.claim_token}, first.update(now)))
+    return writes
 
 
 class SendLedger:
@@ -71,6 +108,16 @@ class SendLedger:
         query = {"state": SendState.PENDING.value, "next_attempt_at": {"$lte": now}}
         return await self._claim(query, sort=("next_attempt_at", ASCENDING), owner=owner, limit=limit, now=now,
                                  until=until, one_by_one=False)
+
+    async def claim_ids(self, send_ids: Sequence[str], *, owner: str, now: datetime, until: datetime) -> list[Send]:
+        """Claim given rows (just recorded by this replica) if they are still pending and due."""
+        query = {"_id": {"$in": list(send_ids)}, "state": SendState.PENDING.value, "next_attempt_at": {"$lte": now}}
+        token = uuid4().hex
+        await self.sends.update_many(query, {"$set": {"state": SendState.SENDING.value, "claim_token": token,
+                                                      "claimed_by": owner, "claim_expires_at": until,
+                                                      "updated_at": now}})
+        won = {"_id": {"$in": list(send_ids)}, "claim_token": token}
+        return [from_document(row) for row in await self.sends.find(won).to_list()]
 
     async def claim_abandoned(self, *, owner: str, limit: int, now: datetime, until: datetime) -> list[Send]:
         """Claim rows whose worker stopped renewing its claim (a crashed or partitioned replica)."""
@@ -110,9 +157,11 @@ class SendLedger:
                 for send_id in send_ids
             ], ordered=False)
 
-    async def apply(self, updates: Sequence[UpdateOne], *, session: AsyncClientSession | None = None) -> None:
-        if updates:
-            await self.sends.bulk_write(list(updates), ordered=False, session=session)
+    async def finish(self, finishes: Sequence[Finish], *, now: datetime,
+                     session: AsyncClientSession | None = None) -> None:
+        """Write the outcomes of claimed rows (inside the caller's transaction)."""
+        if finishes:
+            await self.sends.bulk_write(finish_writes(finishes, now), ordered=False, session=session)
 
     # -- what people see and decide --
 
@@ -136,14 +185,3 @@ class SendLedger:
              "$push": {"history": _history(entry)}},
         )
         return result.modified_count == 1
-
-
-def finish_update(send: Send, *, state: SendState, now: datetime, note: str, attempts: int,
-                  fields: dict[str, Any] | None = None) -> UpdateOne:
-    """The write that ends one claim: only the holder of the claim can make it."""
-    release = {"claim_token": None, "claimed_by": None, "claim_expires_at": None}
-    return UpdateOne(
-        {"_id": send.send_id, "claim_token": send.claim_token},
-        {"$set": {"state": state.value, "attempts": attempts, "updated_at": now, **release, **(fields or {})},
-         "$push": {"history": _history(history_entry(now, state, note))}},
-    )
