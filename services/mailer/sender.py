@@ -3,7 +3,7 @@
 A dispatcher claims due rows in batches (pending → sending, with a claim this worker renews),
 checks the suppression list, and queues them; each lane owns one connection, renders, builds and
 sends one email at a time; outcomes are written in batches, with their delivery reports, in one
-MongoDB transaction. Nothing here runs inside a transaction while talking SMTP, and the Kafka
+MongoDB transaction (`outcomes.py`). Nothing here runs inside a transaction while talking SMTP, and the Kafka
 consumer only writes the ledger, so a relay outage never blocks a partition.
 
 A lane that cannot connect backs off (exponential, jittered) without taking rows; when no lane is
@@ -19,37 +19,25 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.mailer.adapters.attachments import AttachmentFetcher, AttachmentUnavailable
 from services.mailer.adapters.dead_letters import RequestDeadLetters
-from services.mailer.adapters.ledger import Finish, SendLedger
+from services.mailer.adapters.ledger import SendLedger
 from services.mailer.adapters.reports import DeliveryReports
 from services.mailer.adapters.smtp import SmtpConnection
 from services.mailer.adapters.suppressions import Suppressions, SuppressionScope
 from services.mailer.compose import FetchedAttachment, Headers, as_bytes, compose_message, wants_list_unsubscribe
 from services.mailer.config import MailerSettings
-from services.mailer.domain import (
-    Decision,
-    Outcome,
-    Send,
-    SendState,
-    Verdict,
-    addressees,
-    backoff_delay,
-    decide,
-    unsubscribe_address,
-)
+from services.mailer.domain import Outcome, Send, Verdict, addressees, backoff_delay, unsubscribe_address
 from services.mailer.metrics import MailerMetrics
-from shared.contracts.email import EmailPurpose, EmailRequested
+from services.mailer.outcomes import Job, Outcomes, wait_briefly
+from shared.contracts.email import AttachmentRef, EmailPurpose, EmailRequested
 from shared.contracts.envelope import Envelope
 from shared.platform.clock import Clock
-from shared.platform.mongo import run_in_transaction
 from shared.templating import TemplateRejected, render_email
 
 log = logging.getLogger(__name__)
@@ -59,19 +47,9 @@ SWEEP_INTERVAL_S = 5.0
 FRESH_KEPT = 100_000  # beyond this, new sends wait for a sweep
 
 
-@dataclass(frozen=True)
-class Job:
-    send: Send
-    suppressed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Finished:
-    job: Job
-    outcome: Outcome
-
-
 class Sender:
+    """Claims due sends and delivers them over the pool; `Outcomes` writes what happened."""
+
     def __init__(
         self,
         *,
@@ -89,9 +67,6 @@ class Sender:
     ) -> None:
         self.ledger = ledger
         self.suppressions = suppressions
-        self.reports = reports
-        self.dead_letters = dead_letters
-        self.mongo = mongo
         self.settings = settings
         self.clock = clock
         self.owner = owner
@@ -104,16 +79,17 @@ class Sender:
         # pending row on SecantusDB (it sorts in memory), so sweeps only run every few seconds.
         self.fresh: deque[str] = deque(maxlen=FRESH_KEPT)
         self.next_sweep = 0.0
+        self.outcomes = Outcomes(ledger=ledger, reports=reports, dead_letters=dead_letters, mongo=mongo,
+                                 settings=settings, clock=clock, owner=owner, metrics=metrics, rng=self.rng,
+                                 due_again=self._due_again)
         self._reset()
 
     def _reset(self) -> None:
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.held: dict[str, Send] = {}  # claimed by this worker, no outcome yet (their claims are renewed)
-        self.results: list[Finished] = []
-        self.flush_now = asyncio.Event()
         self.lanes_up: set[int] = set()
         self.attachments: AttachmentFetcher | None = None
-        self.stopping = False
+        self.outcomes.reset()
 
     def notify(self, send_id: str | None = None) -> None:
         """A send is due: claim it by id now (no sweep of the ledger needed), or sweep soon."""
@@ -132,7 +108,7 @@ class Sender:
                                              timeout_s=self.settings.attachment_timeout_s)
         lanes = [asyncio.create_task(self._lane(index), name=f"mailer-lane-{index}")
                  for index in range(self.settings.smtp_pool_size)]
-        flusher = asyncio.create_task(self._flush_forever(), name="mailer-flusher")
+        flusher = asyncio.create_task(self.outcomes.run(), name="mailer-flusher")
         try:
             await self._dispatch_forever()
         finally:
@@ -140,11 +116,10 @@ class Sender:
                 task.cancel()  # each lane lets its transaction under way end, and records it
             await asyncio.gather(*lanes, return_exceptions=True)
             self._hand_back_queued("the mailer is stopping")
-            self.stopping = True  # the flusher ends the write it is in (never cut a write: it says sent)
-            self.flush_now.set()
+            self.outcomes.stop()  # it ends the write it is in (never cut a write: it may say sent)
             await asyncio.gather(flusher, return_exceptions=True)
             self._hand_back_unqueued("the mailer is stopping")
-            await self._final_flush()
+            await self.outcomes.final_flush()
             await self.attachments.close()
 
     async def _dispatch_forever(self) -> None:
@@ -164,7 +139,7 @@ class Sender:
                 await asyncio.sleep(min(failures, 5))
                 continue
             if not claimed:
-                await self._wait(self.poke, self.settings.sender_poll_interval_s)
+                await wait_briefly(self.poke, self.settings.sender_poll_interval_s)
 
     async def _dispatch_once(self) -> int:
         if not self.lanes_up:
@@ -332,7 +307,7 @@ class Sender:
                                   headers=self._headers(send, request))
         return await connection.transact(send.envelope_from, people.addresses, as_bytes(message)), True
 
-    async def _fetch(self, ref: Any) -> bytes:
+    async def _fetch(self, ref: AttachmentRef) -> bytes:
         assert self.attachments is not None
         return await self.attachments.fetch(ref)
 
@@ -361,75 +336,10 @@ class Sender:
     # -- outcomes --------------------------------------------------------------------------------
 
     def _record(self, job: Job, outcome: Outcome) -> None:
-        # No longer renewed from here: the flush writes it within moments, and a renewal touching a
-        # row inside the flush transaction would abort that transaction.
+        # No longer renewed from here: the outcome is written within moments, and a renewal touching
+        # a row inside that write's transaction would abort it.
         self.held.pop(job.send.send_id, None)
-        self.results.append(Finished(job, outcome))
-        if len(self.results) >= self.settings.sender_batch_size:
-            self.flush_now.set()
-
-    async def _flush_forever(self) -> None:
-        """Write outcomes as they come; when stopping, return after the write under way."""
-        failures = 0
-        while not self.stopping:
-            await self._wait(self.flush_now, self.settings.sender_flush_interval_s)
-            if not self.results:
-                continue
-            batch, self.results = self.results, []
-            try:
-                await self._write(batch)
-                failures = 0
-            except Exception as exc:  # MongoDB or the broker away: keep the outcomes and try again
-                self.results = batch + self.results
-                failures += 1
-                if failures == 1:
-                    log.error("cannot record %d send outcomes yet: %s; retrying", len(batch), exc)
-                if not self.stopping:
-                    await asyncio.sleep(min(0.5 * failures, 5.0))
-
-    async def _final_flush(self) -> None:
-        for attempt in range(5):
-            if not self.results:
-                return
-            batch, self.results = self.results, []
-            try:
-                await self._write(batch)
-            except Exception as exc:
-                self.results = batch + self.results
-                log.warning("send outcomes not recorded at shutdown (attempt %d): %s", attempt + 1, exc)
-                await asyncio.sleep(0.5)
-        if self.results:
-            log.error("%d send outcomes lost at shutdown: their claims expire and they become unknown",
-                      len(self.results))
-
-    async def _write(self, batch: list[Finished]) -> None:
-        now = self.clock.now()
-        decided = [(finished, self._decide(finished, now)) for finished in batch]
-        for finished, decision in decided:
-            if decision.dead_letter:
-                send = finished.job.send.model_copy(update={"attempts": decision.attempts})
-                await self.dead_letters.send(send, reason=decision.note, at=now)
-        finishes = [_finish(finished, decision, now, self.owner) for finished, decision in decided]
-        envelopes = [
-            self.reports.failed(finished.job.send, recipients=report.recipients, kind=report.failure.kind,
-                                reason=report.failure.reason, smtp_code=report.failure.smtp_code, at=now)
-            if report.failure else self.reports.delivered(finished.job.send, recipients=report.recipients, at=now)
-            for finished, decision in decided for report in decision.reports
-        ]
-
-        async def work(session: AsyncClientSession) -> None:
-            # Reports first: staging touches the outbox's per-client counters, which the relay also
-            # writes; touched at the start of the transaction, a concurrent relay write waits for
-            # our commit instead of aborting us after the (longer) ledger update.
-            await self.reports.stage(session, envelopes)
-            await self.ledger.finish(finishes, now=now, session=session)
-
-        await run_in_transaction(self.mongo, work)
-        self.reports.committed()
-        for finished, decision in decided:
-            self.metrics.sends.labels(outcome=decision.state.value).inc()
-            if decision.state is SendState.PENDING:
-                self._due_again(finished.job.send.send_id, decision.next_attempt_at, now)
+        self.outcomes.record(job, outcome)
 
     def _due_again(self, send_id: str, at: datetime | None, now: datetime) -> None:
         """A send handed back is claimed again by id; a retry is found by a sweep when it is due."""
@@ -437,29 +347,3 @@ class Sender:
             self.fresh.append(send_id)
         else:
             self.next_sweep = min(self.next_sweep, time.monotonic() + max((at - now).total_seconds(), 0.0))
-
-    def _decide(self, finished: Finished, now: datetime) -> Decision:
-        return decide(finished.job.send, finished.outcome, suppressed=finished.job.suppressed, policy=self.policy,
-                      unknown_policy=self.settings.mail_unknown_policy, now=now, rng=self.rng)
-
-    @staticmethod
-    async def _wait(event: asyncio.Event, timeout_s: float) -> None:
-        try:
-            await asyncio.wait_for(event.wait(), timeout_s)
-        except TimeoutError:
-            pass
-        event.clear()
-
-
-def _finish(finished: Finished, decision: Decision, now: datetime, owner: str) -> Finish:
-    fields: dict[str, Any] = {"handled_by": owner}
-    if decision.next_attempt_at is not None:
-        fields["next_attempt_at"] = decision.next_attempt_at
-    if decision.state is SendState.SENT:
-        fields["sent_at"] = now
-        fields["missed"] = decision.missed
-    if decision.failure is not None:
-        fields["failure"] = decision.failure.model_dump(mode="python")
-    send = finished.job.send
-    return Finish(send_id=send.send_id, claim_token=send.claim_token, state=decision.state, note=decision.note,
-                  counted=finished.outcome.counts_as_attempt, fields=fields)
