@@ -33,7 +33,7 @@ class SmtpSettings(BaseSettings):
     smtp_validate_certs: bool = Field(True, description="Check the relay's TLS certificate")
     smtp_username: str | None = Field(None, description="AUTH user; no AUTH when unset")
     smtp_password: SecretStr | None = Field(None, description="AUTH password")
-    smtp_local_hostname: str | None = Field(None, description="Name sent in EHLO (the host's FQDN when unset)")
+    smtp_local_hostname: str | None = Field(None, description="Name sent in EHLO (the host name when unset)")
     smtp_timeout_s: float = Field(30.0, gt=0, description="Timeout of each SMTP command")
     smtp_pool_size: int = Field(3, ge=1, le=50, description="Persistent connections to the relay")
     smtp_max_messages_per_connection: int = Field(100, ge=1, description="Reconnect after this many messages")
