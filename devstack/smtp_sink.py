@@ -15,6 +15,7 @@ import asyncio
 import email
 import email.policy
 import itertools
+import ssl
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from jinja2 import Environment, select_autoescape
@@ -38,6 +39,8 @@ class StoredMail:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    tls: bool = False  # came over STARTTLS
+    login: str | None = None  # the AUTH user, when the sink asked for one
 
     @property
     def message(self) -> EmailMessage:
@@ -72,9 +75,10 @@ class Mailbox:
             for path in sorted(folder.glob("*.eml")):
                 self.mails.append(_load(path))
 
-    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> StoredMail:
+    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes, *, tls: bool = False,
+            login: str | None = None) -> StoredMail:
         mail_id = f"{time.time_ns()}-{next(self._counter)}"
-        mail = StoredMail(mail_id, mail_from, list(rcpt_tos), data)
+        mail = StoredMail(mail_id, mail_from, list(rcpt_tos), data, tls, login)
         self.mails.append(mail)
         if self.folder:
             prefix = f"{SINK_FROM}: {mail_from}\r\n{SINK_TO}: {', '.join(rcpt_tos)}\r\n".encode()
@@ -132,7 +136,9 @@ class SinkHandler:
         if self.mailbox.refusing:
             return _hang_up(server)
         data = envelope.original_content or envelope.content or b""
-        self.mailbox.add(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(data))
+        login = session.login_data.decode() if isinstance(session.login_data, bytes) else None
+        self.mailbox.add(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(data), tls=session.ssl is not None,
+                         login=login)
         if self.mailbox.drop_after_data.intersection(envelope.rcpt_tos) and server.transport is not None:
             server.transport.abort()  # kept, but the client never hears so: RFC 5321 §6.1's lost reply
         return "250 Message accepted for delivery"
@@ -146,13 +152,27 @@ def _hang_up(server: SMTP) -> str:
     return SHUTTING_DOWN
 
 
-async def start_smtp(mailbox: Mailbox, *, host: str, port: int) -> asyncio.Server:
-    """Serve SMTP on the running loop (a real SMTP server, for tests and local runs)."""
+async def start_smtp(mailbox: Mailbox, *, host: str, port: int, tls_context: ssl.SSLContext | None = None,
+                     credentials: tuple[str, str] | None = None) -> asyncio.Server:
+    """Serve SMTP on the running loop (a real SMTP server, for tests and local runs). With a TLS
+    context it offers (and requires) STARTTLS; with credentials it requires AUTH PLAIN/LOGIN."""
     loop = asyncio.get_running_loop()
     mailbox.refusing = False
     handler = SinkHandler(mailbox)
+    options: dict[str, Any] = {}
+    if tls_context is not None:
+        options.update(tls_context=tls_context, require_starttls=True)
+    if credentials is not None:
+        def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                         auth_data: Any) -> AuthResult:
+            given = None
+            if isinstance(auth_data, LoginPassword):
+                given = (auth_data.login.decode(), auth_data.password.decode())
+            return AuthResult(success=given == credentials, handled=False, auth_data=auth_data)
+
+        options.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls_context is not None)
     return await loop.create_server(
-        lambda: SMTP(handler, hostname="arf-sink", data_size_limit=50 * 1024 * 1024, decode_data=False),
+        lambda: SMTP(handler, hostname="arf-sink", data_size_limit=50 * 1024 * 1024, decode_data=False, **options),
         host=host,
         port=port,
     )

@@ -26,7 +26,7 @@ from email.utils import format_datetime, formataddr
 from services.mailer.config import SenderIdentity
 from services.mailer.domain import Addressees, Send, one_line
 from shared.contracts.email import AttachmentRef, EmailPurpose
-from shared.contracts.values import EmailAddress, Recipient
+from shared.contracts.values import EmailAddress
 from shared.templating import RenderedEmail
 
 
@@ -134,7 +134,3 @@ def safe_filename(filename: str) -> str:
 
 def _address(address: str, name: str | None = None) -> str:
     return formataddr((one_line(name or "", 200), address), charset="utf-8")
-
-
-def recipient_list(recipients: Sequence[Recipient]) -> list[str]:
-    return [recipient.email for recipient in recipients]
