@@ -145,6 +145,7 @@ class TestAnAutomaticEmailOnItsDate:
         assert (await desk.run_scheduler_on(ON))["actions"] == {"executed": 1}
 
         history = await history_of(desk.api, f"/actions/{action_id}/history", {"executed"}, 1)
+        await desk.api.events.wait(desk.tenant, EmailRequested, action_id=action_id)
         [email] = desk.action_emails(action_id)
         executed = history[-1]
         assert (executed["kind"], executed["actor"]["kind"]) == ("executed", "system")

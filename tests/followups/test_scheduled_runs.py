@@ -98,6 +98,7 @@ class TestStaleRuns:
         still = await api.ok("GET", url)
         assert (still["state"], still["scheduled_for"], still["version"]) == ("open", "2026-11-30", 2)
         assert [i["item_id"] for i in await api.ok("GET", "/clients/C1/items?held=true")] == items[:1]
+        await api.events.settle(api.tenant_id, quiet_s=1.0)
         assert [e["data"]["change"] for e in api.events.of(api.tenant_id, ActionChanged)] == ["created", "rescheduled"]
 
 
@@ -118,9 +119,12 @@ class TestDeletedOnItsDate:
             (first["action_id"], {"automatic": True, "reason": reason}),
             (second["action_id"], {"automatic": True, "reason": "all its items are closed"})]
         assert (await api.ok("GET", f"/actions/{first['action_id']}"))["state"] == "deleted"
-        released = {e["data"]["action_id"]: e["data"]["reason"] for e in api.events.of(api.tenant_id, ItemsReattached)}
+        await api.events.wait(api.tenant_id, ActionChanged, 2, change="deleted")
+        released = {e["data"]["action_id"]: e["data"]["reason"]
+                    for e in await api.events.wait(api.tenant_id, ItemsReattached, 2)}
         # the first's item is open here (dunning saw it closed): it goes back to the scenario all the same
         assert released == {second["action_id"]: "item_closed", first["action_id"]: "action_deleted"}
+        await api.events.settle(api.tenant_id, quiet_s=1.0)
         assert len(api.events.of(api.tenant_id, ActionChanged, change="deleted")) == 2
 
 
