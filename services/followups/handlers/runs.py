@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 async def on_scheduled_action_executed(event: ScheduledActionExecuted, ctx: EventContext, *, deps: Deps) -> None:
+    """Apply dunning's run to the action as it is now; a run of another tenant's or an unknown action is skipped."""
     tenant = ctx.envelope.tenant_id
     action = await deps.store.actions.get(tenant, event.action_id, session=ctx.session)
     if action is None or action.client_id != event.client_id:
