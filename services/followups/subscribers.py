@@ -2,10 +2,10 @@
 
 from functools import partial
 
-from shared.contracts.dunning import DunningStepRecorded
+from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailDelivered, EmailFailed, ReplyReceived
 from shared.platform.runtime import ServiceRuntime
-from services.followups.handlers import events
+from services.followups.handlers import events, runs
 from services.followups.handlers.context import Deps
 
 CONSUMER_GROUP = "followups"
@@ -17,3 +17,4 @@ def subscribe(runtime: ServiceRuntime, deps: Deps) -> None:
     router.on(EmailFailed, partial(events.on_email_failed, deps=deps))
     router.on(ReplyReceived, partial(events.on_reply_received, deps=deps))
     router.on(DunningStepRecorded, partial(events.on_dunning_step, deps=deps))
+    router.on(ScheduledActionExecuted, partial(runs.on_scheduled_action_executed, deps=deps))

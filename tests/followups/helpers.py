@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from shared.testing.kafka import produce
+from shared.testing.services import Isolation, eventually
 
 
 class EventLog:
@@ -162,3 +164,19 @@ async def seed_client(api: Api, client_id: str = "C1", *, items: int = 3, langua
         report = await api.ok("POST", "/imports/items", json=rows)
         assert report["created"] == items and not report["rejected"], report
     return [row["item_id"] for row in rows]
+
+
+async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int = 1, tenant: str | None = None,
+                  source: str = "/services/mailer") -> None:
+    """Publish as another service would (key tenant:client); `times=2` is a redelivery of the same event."""
+    envelope = Envelope.wrap(payload, tenant_id=tenant or api.tenant_id, key_id=payload.client_id,  # type: ignore[attr-defined]
+                             source=source)
+    for _ in range(times):
+        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
+                      key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
+
+
+async def history_of(api: Api, url: str, kinds: set[str], count: int) -> list[dict[str, Any]]:
+    """The history at `url` once it has at least `count` entries of those kinds."""
+    return await eventually(lambda: api.ok("GET", url),
+                            until=lambda h: len([e for e in h if e["kind"] in kinds]) >= count, timeout_s=30)

@@ -5,28 +5,11 @@ from datetime import UTC, date, datetime
 
 from shared.contracts.dunning import DunningStepRecorded, StepOutcome
 from shared.contracts.email import EmailDelivered, EmailFailed, EmailPurpose, FailureKind, ReplyKind, ReplyReceived
-from shared.contracts.envelope import EventPayload, Envelope
 from shared.contracts.topics import Stream
 from shared.contracts.values import ActionType
-from shared.testing.kafka import produce
-from shared.testing.services import eventually
-from tests.followups.helpers import Api, seed_client, seed_people
+from tests.followups.helpers import Api, history_of, publish, seed_client, seed_people
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int = 1, tenant: str | None = None
-                  ) -> None:
-    envelope = Envelope.wrap(payload, tenant_id=tenant or api.tenant_id, key_id=payload.client_id,  # type: ignore[attr-defined]
-                             source="/services/mailer")
-    for _ in range(times):
-        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
-                      key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
-
-
-async def history_of(api: Api, url: str, kinds: set[str], count: int) -> list[dict]:
-    return await eventually(lambda: api.ok("GET", url),
-                            until=lambda h: len([e for e in h if e["kind"] in kinds]) >= count, timeout_s=30)
 
 
 class TestMailerReports:

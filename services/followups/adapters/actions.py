@@ -80,6 +80,13 @@ class HistoryRepository:
         cursor = cursor.sort([("at", ASCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
         return [from_doc(HistoryEntry, doc) async for doc in cursor]
 
+    async def latest(self, tenant_id: str, action_id: str, kind: str, *, session: Session = None
+                     ) -> HistoryEntry | None:
+        """The action's most recent entry of one kind (e.g. who confirmed it)."""
+        doc = await self.collection.find_one({"tenant_id": tenant_id, "action_id": action_id, "kind": kind},
+                                             sort=[("at", DESCENDING), ("_id", DESCENDING)], session=session)
+        return from_doc(HistoryEntry, doc) if doc else None
+
     async def of_client(self, tenant_id: str, client_id: str, *, skip: int = 0, limit: int = 500
                         ) -> list[HistoryEntry]:
         cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True})

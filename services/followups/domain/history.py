@@ -31,6 +31,9 @@ class EntryKind(StrEnum):
     EMAIL_DELIVERED = "email_delivered"
     EMAIL_FAILED = "email_failed"
     REPLY_RECEIVED = "reply_received"
+    EXECUTED = "executed"  # an automatic action went out on its date (run by dunning): the action is done
+    EXECUTION_SKIPPED = "execution_skipped"  # its date came but it could not go out: the reason says why
+    EXECUTION_IGNORED = "execution_ignored"  # it went out for a date or state the action no longer has
     CLOSED = "closed"
     DELETED = "deleted"
     DUNNING_STEP = "dunning_step"
