@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.processes import ManagedProcess, port_free, secantus, smtp_sink, tansu
+from shared.links import new_link_key_setting
 
 SERVICES = ("followups", "dunning", "mailer", "indicators")
 
@@ -47,6 +48,10 @@ class StackConfig:
         return self.data_dir / "logs"
 
     @property
+    def link_keys_file(self) -> Path:
+        return self.data_dir / "dev-keys" / "link-keys.txt"
+
+    @property
     def public_key(self) -> Path:
         return self.data_dir / "dev-keys" / "public.pem"
 
@@ -68,6 +73,15 @@ def infrastructure(config: StackConfig) -> list[ManagedProcess]:
     ]
 
 
+def ensure_link_keys(config: StackConfig) -> str:
+    """The link keys of this data folder, created once (links in sent emails keep working after a restart)."""
+    if not config.link_keys_file.exists():
+        config.link_keys_file.parent.mkdir(parents=True, exist_ok=True)
+        config.link_keys_file.write_text(new_link_key_setting())
+        config.link_keys_file.chmod(0o600)
+    return config.link_keys_file.read_text().strip()
+
+
 def service_environment(config: StackConfig, service: str) -> dict[str, str]:
     port = config.service_ports[service]
     return {
@@ -80,6 +94,7 @@ def service_environment(config: StackConfig, service: str) -> dict[str, str]:
         "ARF_MONGODB_URL": f"mongodb://127.0.0.1:{config.mongo_port}/?directConnection=true",
         "ARF_OUTBOX_REPUBLISH_ON_BROKER_RESET": "true",  # Tansu keeps messages in memory only
         "ARF_AUTH_PUBLIC_KEY_FILE": str(config.public_key),
+        "ARF_LINK_KEYS": ensure_link_keys(config),
         "ARF_SMTP_HOST": "127.0.0.1",
         "ARF_SMTP_PORT": str(config.smtp_port),
         "ARF_LOG_JSON": "true",
