@@ -115,3 +115,16 @@ async def deliver(message: EmailMessage | bytes, *, port: int, sender: str, reci
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+async def wait_listening(port: int, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)

@@ -4,20 +4,41 @@ signed claim check), once per mail; forged, expired and wrong-sender replies are
 nothing; an out-of-office is an auto-reply with its return date; a bounce fails the send, suppresses
 the address and reports it once; an unsubscribe mail stops automatic emails."""
 
-from datetime import date, timedelta
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pymongo import AsyncMongoClient
 
+from devstack.processes import free_port
+from services.mailer.adapters.inbound import InboundRecords, ReplyFiles, ReplyRoutes
+from services.mailer.adapters.ledger import SendLedger
+from services.mailer.adapters.reports import DeliveryReports, ReplyReports
+from services.mailer.adapters.suppressions import Suppressions
 from services.mailer.domain import send_id_for
+from services.mailer.inbound.handlers import InboundDeps
+from services.mailer.inbound.listener import InboundListener
+from services.mailer.metrics import MailerMetrics
 from shared.contracts.email import EmailPurpose
 from shared.contracts.values import Recipient
 from shared.links import LinkKeys, new_link_key_setting
-from tests.mailer.conftest import INBOUND_DOMAIN, TENANT, Mailer
-from tests.mailer.mails import PDF, deliver, grant, reply, reply_address, standard_bounce
+from shared.platform.clock import SystemClock
+from shared.platform.metrics import Metrics
+from shared.platform.mongo import create_mongo_client
+from shared.platform.outbox import Outbox
+from shared.testing.infra import Infrastructure
+from shared.testing.services import Isolation
+from tests.mailer.conftest import INBOUND_DOMAIN, TENANT, Mailer, mailer_settings
+from tests.mailer.mails import PDF, deliver, grant, reply, reply_address, standard_bounce, wait_listening
 from tests.mailer.samples import email_request
 
 SALES = "sales.manager@acme.example"
@@ -221,3 +242,67 @@ class TestUnsubscribe:
             listed = {entry["email"]: entry for entry in (await http.get("/suppressions")).json()}
         entry = listed["payables@client10.example"]
         assert (entry["source"], entry["scope"]) == ("unsubscribe", "automatic")
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, INBOUND_DOMAIN)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+async def small_listener(mailer: Mailer, infra: Infrastructure, tmp_path: Path) -> AsyncIterator[int]:
+    """A second listener on the mailer's database, with STARTTLS and a 4 KiB message limit."""
+    cert, key = self_signed_certificate(tmp_path)
+    port = free_port()
+    settings = mailer_settings(infra, Isolation.new(), mailer.sink, mail_inbound_port=port,
+                               mail_inbound_max_bytes=4096, mail_inbound_tls_cert_file=str(cert),
+                               mail_inbound_tls_key_file=str(key))
+    client: AsyncMongoClient = create_mongo_client(settings, appname="test-inbound")
+    db = client[mailer.database]
+    outbox = Outbox(db, source="/services/mailer", topics=mailer.topics, clock=SystemClock())
+    deps = InboundDeps(ledger=SendLedger(db), suppressions=Suppressions(db), routes=ReplyRoutes(db),
+                       records=InboundRecords(db), files=ReplyFiles(db), deliveries=DeliveryReports(outbox),
+                       replies=ReplyReports(outbox), mongo=client, clock=SystemClock(), settings=settings,
+                       keys=mailer.keys)
+    task = asyncio.create_task(InboundListener(deps=deps, metrics=MailerMetrics(Metrics("mailer"))).run())
+    try:
+        yield port
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.close()
+
+
+class TestListener:
+    async def test_starttls_is_offered_and_an_oversized_message_is_refused(self, mailer: Mailer,
+                                                                           small_listener: int) -> None:
+        request = email_request(11, key_prefix="inb", to="big@client11.example")
+        await mailer.requests.publish([request])
+        await mailer.reports.wait_for(request.request_id)
+        bounces = f"bounces+{send_id_for(TENANT, request.idempotency_key)}@{INBOUND_DOMAIN}"
+        big = b"Subject: big\r\n\r\n" + (b"x" * 76 + b"\r\n") * 100
+        await wait_listening(small_listener)
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=small_listener, timeout=10, start_tls=False,
+                                 validate_certs=False)
+        async with client:
+            await client.ehlo()
+            assert client.supports_extension("starttls") and client.supports_extension("size")
+            await client.starttls()
+            assert client.get_transport_info("sslcontext") is not None
+            with pytest.raises(aiosmtplib.SMTPSenderRefused) as declared:  # SIZE said so: refused at MAIL
+                await client.sendmail("", [bounces], big)
+            assert declared.value.code == 552
+            await client.mail("")  # a client that does not declare the size: refused after DATA
+            await client.rcpt(bounces)
+            with pytest.raises(aiosmtplib.SMTPDataError) as sent:
+                await client.data(big)
+            assert sent.value.code == 552
+        assert (await mailer.row(request.request_id))["state"] == "sent"
