@@ -1,5 +1,6 @@
 """Composition root of the mailer service: builds the app from settings; tests pass overrides."""
 
+import logging
 import random
 from functools import partial
 
@@ -26,6 +27,8 @@ from shared.platform.http import create_http_app
 from shared.platform.runtime import ServiceRuntime
 from shared.platform.settings import load_settings
 
+log = logging.getLogger(__name__)
+
 TITLE = "AR Follow-ups — mailer"
 CONSUMER = "mailer"
 
@@ -35,7 +38,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings(MailerSettings)
     runtime = ServiceRuntime(name="mailer", settings=settings, clock=clock)
-    keys = settings.link_key_ring() if settings.link_keys is not None else None  # bad keys fail here, at start
+    configured = settings.link_keys is not None and settings.link_keys.get_secret_value().strip()
+    keys = settings.link_key_ring() if configured else None  # bad keys fail here, at start
 
     async def wire(runtime: ServiceRuntime, app: FastAPI) -> None:
         await _wire(runtime, app, settings=settings, rng=rng, keys=keys)
@@ -70,6 +74,8 @@ async def _wire(runtime: ServiceRuntime, app: FastAPI, *, settings: MailerSettin
     ), transactional=False)
     runtime.add_worker(sender.run)
     if settings.mail_inbound_enabled:
+        if keys is None:
+            log.warning("ARF_LINK_KEYS is not set: replies by email are refused (bounces and unsubscribes work)")
         deps = InboundDeps(ledger=ledger, suppressions=suppressions, routes=routes, records=records, files=files,
                            deliveries=DeliveryReports(runtime.outbox), replies=ReplyReports(runtime.outbox),
                            mongo=runtime.mongo, clock=runtime.clock, settings=settings, keys=keys)
