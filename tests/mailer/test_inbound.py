@@ -6,6 +6,7 @@ the address and reports it once; an unsubscribe mail stops automatic emails."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -257,14 +258,11 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return folder / "cert.pem", folder / "key.pem"
 
 
-@pytest.fixture
-async def small_listener(mailer: Mailer, infra: Infrastructure, tmp_path: Path) -> AsyncIterator[int]:
-    """A second listener on the mailer's database, with STARTTLS and a 4 KiB message limit."""
-    cert, key = self_signed_certificate(tmp_path)
+@asynccontextmanager
+async def second_listener(mailer: Mailer, infra: Infrastructure, **overrides: Any) -> AsyncIterator[int]:
+    """Another listener on the mailer's database (no Kafka: the outbox is only written), on its own port."""
     port = free_port()
-    settings = mailer_settings(infra, Isolation.new(), mailer.sink, mail_inbound_port=port,
-                               mail_inbound_max_bytes=4096, mail_inbound_tls_cert_file=str(cert),
-                               mail_inbound_tls_key_file=str(key))
+    settings = mailer_settings(infra, Isolation.new(), mailer.sink, mail_inbound_port=port, **overrides)
     client: AsyncMongoClient = create_mongo_client(settings, appname="test-inbound")
     db = client[mailer.database]
     outbox = Outbox(db, source="/services/mailer", topics=mailer.topics, clock=SystemClock())
@@ -274,6 +272,7 @@ async def small_listener(mailer: Mailer, infra: Infrastructure, tmp_path: Path) 
                        keys=mailer.keys)
     task = asyncio.create_task(InboundListener(deps=deps, metrics=MailerMetrics(Metrics("mailer"))).run())
     try:
+        await wait_listening(port)
         yield port
     finally:
         task.cancel()
@@ -282,17 +281,18 @@ async def small_listener(mailer: Mailer, infra: Infrastructure, tmp_path: Path) 
 
 
 class TestListener:
-    async def test_starttls_is_offered_and_an_oversized_message_is_refused(self, mailer: Mailer,
-                                                                           small_listener: int) -> None:
+    async def test_starttls_is_offered_and_an_oversized_message_is_refused(self, mailer: Mailer, infra: Infrastructure,
+                                                                           tmp_path: Path) -> None:
         request = email_request(11, key_prefix="inb", to="big@client11.example")
         await mailer.requests.publish([request])
         await mailer.reports.wait_for(request.request_id)
         bounces = f"bounces+{send_id_for(TENANT, request.idempotency_key)}@{INBOUND_DOMAIN}"
         big = b"Subject: big\r\n\r\n" + (b"x" * 76 + b"\r\n") * 100
-        await wait_listening(small_listener)
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=small_listener, timeout=10, start_tls=False,
-                                 validate_certs=False)
-        async with client:
+        cert, key = self_signed_certificate(tmp_path)
+        async with second_listener(mailer, infra, mail_inbound_max_bytes=4096, mail_inbound_tls_cert_file=str(cert),
+                                   mail_inbound_tls_key_file=str(key)) as port, \
+                aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False,
+                                validate_certs=False) as client:
             await client.ehlo()
             assert client.supports_extension("starttls") and client.supports_extension("size")
             await client.starttls()
@@ -306,3 +306,15 @@ class TestListener:
                 await client.data(big)
             assert sent.value.code == 552
         assert (await mailer.row(request.request_id))["state"] == "sent"
+
+    async def test_without_its_database_the_listener_asks_senders_to_try_again_later(
+            self, mailer: Mailer, infra: Infrastructure) -> None:
+        address, _ = await interactive_email(mailer, 12, action_id="a-later-1")
+        unreachable = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+        async with second_listener(mailer, infra, mongodb_url=unreachable, mongodb_timeout_ms=300) as port:
+            with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as caught:
+                await deliver(reply(sender=SALES, to=address), port=port, sender=SALES, recipients=[address])
+        [error] = caught.value.recipients
+        assert (error.code, error.message) == (451, "4.3.0 Temporary failure; try again later")
+        await deliver(reply(sender=SALES, to=address), port=mailer.inbound_port, sender=SALES, recipients=[address])
+        assert len(await mailer.reports.wait_for_replies("a-later-1")) == 1

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
+from pydantic import TypeAdapter, ValidationError
 
 from services.mailer.adapters.inbound import InboundRecords, ReplyFiles, ReplyRoute, ReplyRoutes
 from services.mailer.adapters.ledger import SendLedger
@@ -33,7 +34,6 @@ from shared.contracts.values import EmailAddress
 from shared.links import LinkKeys, LinkRejected, RejectionReason, ReplyToken, verify_reply_token
 from shared.platform.clock import Clock
 from shared.platform.mongo import run_in_transaction
-from pydantic import TypeAdapter, ValidationError
 
 log = logging.getLogger(__name__)
 _EMAIL = TypeAdapter(EmailAddress)
