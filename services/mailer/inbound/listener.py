@@ -5,7 +5,8 @@ addresses, and checks them there (a forged or expired reply token, an unknown se
 reason, so the sender's MTA tells its user, and nothing is read). DATA is limited in size (552 past
 it), parsed, and handed to the handler of each recipient; the reply is 250 when every recipient
 took the mail, the refusal when none did, and 451 when anything failed for a reason that may pass
-(MongoDB away): the MTA tries again, and what was already recorded is not recorded twice.
+(MongoDB away): the MTA tries again, and what was already recorded is not recorded twice. A mail
+that cannot be made sense of (a parsing error) is refused with 554: the same bytes would fail again.
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pymongo.errors import PyMongoError
 
 from services.mailer.inbound.addresses import AddressKind, inbound_address
 from services.mailer.inbound.handlers import (
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 ACCEPTED = "250 2.0.0 OK"
 TRY_LATER = "451 4.3.0 Temporary failure; try again later"
+UNPROCESSABLE = "554 5.6.0 This message could not be processed"
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,23 @@ class InboundHandler:
         except MailRefused as refusal:
             self._refused(parsed.kind.value, address, str(refusal))
             return str(refusal)
-        except Exception:
+        except (PyMongoError, OSError, TimeoutError):
             log.exception("cannot check inbound recipient %s; asking the sender to try later", address)
             return TRY_LATER
+        except Exception:
+            log.exception("cannot check inbound recipient %s: refused", address)
+            return UNPROCESSABLE
         recipients.append(Recipient(address, parsed.kind, target))
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = bytes(envelope.original_content or b"")
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        try:
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+        except Exception:
+            log.exception("an inbound mail could not be parsed: refused")
+            return UNPROCESSABLE
         assert isinstance(message, EmailMessage)
         mail = Incoming(message=message, raw=raw, envelope_sender=envelope.mail_from or "")
         answers = [await self._deliver(mail, recipient) for recipient in _recipients(envelope)]
@@ -103,10 +113,14 @@ class InboundHandler:
             self._refused(recipient.kind.value, recipient.address, str(refusal), sender=mail.envelope_sender,
                           deferred=refusal.temporary)
             return str(refusal)
-        except Exception:
+        except (PyMongoError, OSError, TimeoutError):
             log.exception("cannot take the mail to %s now; the sender will try again", recipient.address)
             self.metrics.inbound.labels(kind=recipient.kind.value, outcome="deferred").inc()
             return TRY_LATER
+        except Exception:  # a mail we cannot make sense of: retrying the same bytes would not help
+            log.exception("cannot process the mail to %s: refused", recipient.address)
+            self._refused(recipient.kind.value, recipient.address, UNPROCESSABLE, sender=mail.envelope_sender)
+            return UNPROCESSABLE
         self.metrics.inbound.labels(kind=recipient.kind.value, outcome="accepted").inc()
         return ACCEPTED
 
