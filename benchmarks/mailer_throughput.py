@@ -160,6 +160,7 @@ def settings_for(infra: Infrastructure, isolation: Isolation, port: int) -> Mail
     return service_settings(
         MailerSettings, infra, isolation, "mailer", smtp_host="127.0.0.1", smtp_port=port,
         smtp_reconnect_initial_s=0.05, smtp_reconnect_max_s=0.1, log_json=False, log_level="WARNING",
+        mail_inbound_enabled=False,  # outbound only: no listener on the default port
         **EXTRA,
     )
 

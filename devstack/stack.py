@@ -27,6 +27,7 @@ class StackConfig:
     mongo_port: int = field(default_factory=lambda: _port("ARF_DEV_MONGO_PORT", 27017))
     smtp_port: int = field(default_factory=lambda: _port("ARF_DEV_SMTP_PORT", 2525))
     mailbox_port: int = field(default_factory=lambda: _port("ARF_DEV_MAILBOX_PORT", 8025))
+    inbound_port: int = field(default_factory=lambda: _port("ARF_DEV_INBOUND_PORT", 2526))
     service_ports: dict[str, int] = field(default_factory=lambda: {
         name: _port(f"ARF_DEV_{name.upper()}_PORT", 8001 + index) for index, name in enumerate(SERVICES)
     })
@@ -35,7 +36,8 @@ class StackConfig:
         named = {"Kafka broker (ARF_DEV_KAFKA_PORT)": self.kafka_port,
                  "MongoDB (ARF_DEV_MONGO_PORT)": self.mongo_port,
                  "SMTP sink (ARF_DEV_SMTP_PORT)": self.smtp_port,
-                 "mailbox page (ARF_DEV_MAILBOX_PORT)": self.mailbox_port}
+                 "mailbox page (ARF_DEV_MAILBOX_PORT)": self.mailbox_port,
+                 "mailer's inbound SMTP listener (ARF_DEV_INBOUND_PORT)": self.inbound_port}
         for name, port in self.service_ports.items():
             named[f"{name} service (ARF_DEV_{name.upper()}_PORT)"] = port
         return named
@@ -84,6 +86,7 @@ def ensure_link_keys(config: StackConfig) -> str:
 
 def service_environment(config: StackConfig, service: str) -> dict[str, str]:
     port = config.service_ports[service]
+    own = {"mailer": {"ARF_MAIL_INBOUND_HOST": "127.0.0.1", "ARF_MAIL_INBOUND_PORT": str(config.inbound_port)}}
     return {
         "ARF_HTTP_PORT": str(port),
         "ARF_PUBLIC_BASE_URL": config.url(service),
@@ -99,6 +102,7 @@ def service_environment(config: StackConfig, service: str) -> dict[str, str]:
         "ARF_SMTP_PORT": str(config.smtp_port),
         "ARF_LOG_JSON": "true",
         **{f"ARF_{name.upper()}_URL": config.url(name) for name in SERVICES},
+        **own.get(service, {}),
     }
 
 

@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.mailer.domain import RetryPolicy, UnknownPolicy
+from services.mailer.inbound.attachments import DEFAULT_TYPES, Limits
 from shared.contracts.values import EmailAddress
+from shared.links import LinkSettings
 from shared.platform.settings import ENV_PREFIX, PlatformSettings
 
 
@@ -88,7 +90,39 @@ class DeliverySettings(BaseSettings):
         )
 
 
-class MailerSettings(DeliverySettings, SmtpSettings, PlatformSettings):
+class InboundSettings(BaseSettings):
+    """The inbound listener: replies, bounces and unsubscribes for the inbound domain."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    mail_inbound_enabled: bool = Field(True, description="Run the inbound SMTP listener in this process")
+    mail_inbound_host: str = Field("0.0.0.0", description="Interface the inbound SMTP listener binds")
+    mail_inbound_port: int = Field(2526, ge=1, le=65535, description="Port of the inbound SMTP listener")
+    mail_inbound_hostname: str | None = Field(None, description="Name in the SMTP greeting (the inbound domain)")
+    mail_inbound_max_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Largest message accepted (SIZE; more is refused with 552)"
+    )
+    mail_inbound_max_recipients: int = Field(20, ge=1, description="Recipients accepted per message (then 452)")
+    mail_inbound_timeout_s: float = Field(120.0, gt=0, description="An idle SMTP session is closed after this")
+    mail_inbound_tls_cert_file: str | None = Field(None, description="PEM certificate: offer STARTTLS when set")
+    mail_inbound_tls_key_file: str | None = Field(None, description="PEM private key of that certificate")
+    mail_inbound_attachment_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest file of a reply that is kept (larger ones are listed as refused)"
+    )
+    mail_inbound_attachment_max_count: int = Field(10, ge=0, description="Files of one reply that are kept")
+    mail_inbound_attachment_types: tuple[str, ...] = Field(
+        DEFAULT_TYPES, description="Content types kept from replies (checked against the content)"
+    )
+    mail_inbound_claim_ttl_s: float = Field(
+        14 * 86400.0, gt=0, description="How long the claim-check URL of a reply's file is valid"
+    )
+
+    def attachment_limits(self) -> Limits:
+        return Limits(max_bytes=self.mail_inbound_attachment_max_bytes, max_count=self.mail_inbound_attachment_max_count,
+                      types=frozenset(self.mail_inbound_attachment_types))
+
+
+class MailerSettings(InboundSettings, DeliverySettings, SmtpSettings, LinkSettings, PlatformSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     http_port: int = Field(8003, ge=1, le=65535, description="Port of the API, health and metrics")

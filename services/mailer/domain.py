@@ -79,6 +79,7 @@ class Send(BaseModel):
     updated_at: datetime
     sent_at: datetime | None = None
     missed: dict[str, str] = Field(default_factory=dict)  # of a sent email: recipient → why not to them
+    bounced: list[str] = Field(default_factory=list)  # recipients a bounce was recorded for (each once)
     failure: Failure | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     handled_by: str | None = Field(None, description="The mailer instance that wrote the last outcome")

@@ -2,14 +2,18 @@
 
 An email request is only written to the send ledger here (no SMTP, no transaction): the ledger's
 unique idempotency key makes a redelivered or replayed request a no-op, and the sender worker
-does the sending, so an SMTP outage never holds up the Kafka partition.
+does the sending, so an SMTP outage never holds up the Kafka partition. An internal interactive
+email whose Reply-To is a reply address also records that address's route (tenant, client,
+action), which its token does not carry; the route is written first and is idempotent.
 """
 
 from collections.abc import Callable
 
+from services.mailer.adapters.inbound import ReplyRoute, ReplyRoutes
 from services.mailer.adapters.ledger import SendLedger
 from services.mailer.domain import new_send
-from shared.contracts.email import EmailRequested
+from services.mailer.inbound.addresses import reply_address_token, token_key
+from shared.contracts.email import EmailPurpose, EmailRequested
 from shared.platform.clock import Clock
 from shared.platform.consumer import EventContext
 
@@ -19,6 +23,7 @@ async def on_email_requested(
     ctx: EventContext,
     *,
     ledger: SendLedger,
+    routes: ReplyRoutes,
     clock: Clock,
     inbound_domain: str,
     message_id_domain: str,
@@ -30,5 +35,12 @@ async def on_email_requested(
         envelope_json=envelope.model_dump_json(), now=clock.now(), inbound_domain=inbound_domain,
         message_id_domain=message_id_domain,
     )
+    token = reply_address_token(event.reply_to, inbound_domain)
+    if token is not None and event.purpose is EmailPurpose.INTERNAL_INTERACTIVE:
+        await routes.record(ReplyRoute(
+            key=token_key(token), tenant_id=send.tenant_id, client_id=event.client_id, action_id=event.action_id,
+            send_id=send.send_id, request_event_id=envelope.id, correlation_id=envelope.correlation_id,
+            created_at=send.created_at,
+        ))
     if await ledger.add(send):
         wake_sender(send.send_id)

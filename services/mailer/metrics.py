@@ -12,5 +12,8 @@ class MailerMetrics:
                              "Send outcomes written to the ledger, by resulting state", ["outcome"], registry=registry)
         self.smtp_connect_failures = Counter("arf_mailer_smtp_connect_failures_total",
                                              "Failed attempts to connect to the SMTP relay", registry=registry)
+        self.inbound = Counter("arf_mailer_inbound_total",
+                               "Inbound mails per recipient, by kind (reply, bounce, unsubscribe, unknown) and outcome "
+                               "(accepted, refused, deferred)", ["kind", "outcome"], registry=registry)
         self.send_seconds = Histogram("arf_mailer_send_seconds", "Render, build and SMTP transaction of one email",
                                       registry=registry)

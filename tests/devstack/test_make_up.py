@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def stack_env(data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "ARF_DEV_DATA_DIR": str(data_dir)}
-    for name in ["KAFKA", "MONGO", "SMTP", "MAILBOX", *(service.upper() for service in SERVICES)]:
+    for name in ["KAFKA", "MONGO", "SMTP", "MAILBOX", "INBOUND", *(service.upper() for service in SERVICES)]:
         env[f"ARF_DEV_{name}_PORT"] = str(free_port())
     return env
 

@@ -22,10 +22,13 @@ from services.mailer.config import MailerSettings, SenderIdentity
 from shared.contracts.email import EmailRequested
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Stream, Topics
+from shared.links import LinkKeys, new_link_key_setting
 from shared.testing.infra import Infrastructure
 from shared.testing.services import Isolation, eventually, serve_app, service_settings
 
 TENANT = "acme"
+INBOUND_DOMAIN = "inbound.acme.example"
+LINK_KEYS = new_link_key_setting("k1")
 REQUESTED = "arf.email.requested.v1"
 PDF = b"%PDF-1.7 a small invoice"
 
@@ -65,7 +68,8 @@ async def sink() -> AsyncIterator[Sink]:
 
 def mailer_settings(infra: Infrastructure, isolation: Isolation, sink: Sink, public_key: Path | None = None,
                     **overrides: Any) -> MailerSettings:
-    """Fast retries and reconnects, so failure scenarios play out in seconds."""
+    """Fast retries and reconnects, so failure scenarios play out in seconds; the inbound listener
+    only where a test asks for it (on a port of its own)."""
     values: dict[str, Any] = {
         "smtp_host": "127.0.0.1",
         "smtp_port": sink.port,
@@ -74,7 +78,10 @@ def mailer_settings(infra: Infrastructure, isolation: Isolation, sink: Sink, pub
         "send_retry_initial_s": 0.2,
         "send_retry_max_s": 1.0,
         "sender_poll_interval_s": 0.2,
-        "mail_inbound_domain": "inbound.acme.example",
+        "mail_inbound_domain": INBOUND_DOMAIN,
+        "mail_inbound_enabled": False,
+        "mail_inbound_host": "127.0.0.1",
+        "link_keys": LINK_KEYS,
         "mail_senders": {TENANT: SenderIdentity(from_address="ar@acme.example", reply_to="credit@acme.example")},
         **overrides,
     }
@@ -158,12 +165,22 @@ class Reports:
 
         return await eventually(probe, until=lambda found: len(found) >= count, timeout_s=timeout_s)
 
+    def replies(self, action_id: str) -> list[Envelope]:
+        return [event for event in self.events
+                if event.type == "arf.reply.received.v1" and event.data.get("action_id") == action_id]
+
+    async def wait_for_replies(self, action_id: str, count: int = 1, timeout_s: float = 20.0) -> list[Envelope]:
+        async def probe() -> list[Envelope]:
+            return self.replies(action_id)
+
+        return await eventually(probe, until=lambda found: len(found) >= count, timeout_s=timeout_s)
+
 
 @asynccontextmanager
 async def collect_reports(infra: Infrastructure, topics: Topics) -> AsyncIterator[Reports]:
     reports = Reports()
     consumer = AIOKafkaConsumer(
-        topics(Stream.EMAIL_DELIVERIES), bootstrap_servers=infra.kafka_bootstrap_servers,
+        topics(Stream.EMAIL_DELIVERIES), topics(Stream.REPLIES), bootstrap_servers=infra.kafka_bootstrap_servers,
         group_id=f"test-reports-{id(reports):x}", auto_offset_reset="earliest", enable_auto_commit=False,
         session_timeout_ms=3000, heartbeat_interval_ms=1000, metadata_max_age_ms=1000,
     )
@@ -211,6 +228,9 @@ class Mailer:
     topics: Topics
     files_url: str
     auth: Callable[..., dict[str, str]]
+    inbound_port: int
+    database: str
+    keys: LinkKeys
 
     async def consumed(self) -> float:
         return await metric(self.base_url, "arf_events_consumed_total", consumer="mailer", type=REQUESTED)
@@ -250,12 +270,15 @@ async def mailer(infra: Infrastructure, public_key: Path, token_for: Callable[..
     sink = Sink(Mailbox(), free_port())
     await sink.start()
     topics = Topics(isolation.topic_prefix)
-    settings = mailer_settings(infra, isolation, sink, public_key, send_retry_max_attempts=3)
+    inbound_port = free_port()
+    settings = mailer_settings(infra, isolation, sink, public_key, send_retry_max_attempts=3,
+                               mail_inbound_enabled=True, mail_inbound_port=inbound_port)
     try:
         async with serve_app(file_server()) as files_url, serve_app(create_app(settings)) as base_url, \
                 collect_reports(infra, topics) as reports:
             yield Mailer(base_url, sink, Requests(infra, topics), Ledger(infra, isolation.database("mailer")),
                          reports, topics, files_url,
-                         lambda role="admin", tenant=TENANT: {"Authorization": f"Bearer {token_for(tenant_id=tenant, role=role)}"})
+                         lambda role="admin", tenant=TENANT: {"Authorization": f"Bearer {token_for(tenant_id=tenant, role=role)}"},
+                         inbound_port, isolation.database("mailer"), LinkKeys.parse(LINK_KEYS))
     finally:
         await sink.stop()

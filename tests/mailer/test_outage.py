@@ -44,9 +44,10 @@ async def test_relay_down_for_30_s_during_a_burst_every_email_arrives_exactly_on
     assert [mid for mid, copies in message_ids.items() if copies > 1] == []
     assert len(sink.mailbox.mails) == BURST
     assert arrived_before < BURST and outage >= OUTAGE_S
-    # during the outage the sender held back: rows waited as pending instead of burning their retries
-    assert during.get("pending", 0) + during.get("sending", 0) == BURST - during.get("sent", 0)
-    assert during.get("failed", 0) == 0 and during.get("unknown", 0) == 0
+    # during the outage the sender held back: rows waited as pending instead of burning their retries (none
+    # failed or unknown). Counted over the rows recorded by then: on a loaded machine the consumer may not
+    # have recorded all 1 000 requests 15 s into the outage.
+    assert set(during) <= {"pending", "sending", "sent"}, during
 
 
 async def _count(sink: Sink) -> int:

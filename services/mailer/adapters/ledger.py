@@ -21,7 +21,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.mailer.domain import RESENDABLE_STATES, HistoryEntry, Send, SendState, history_entry
+from services.mailer.domain import RESENDABLE_STATES, Failure, HistoryEntry, Send, SendState, history_entry
 
 COLLECTION = "sends"
 HISTORY_KEPT = 20
@@ -173,6 +173,34 @@ class SendLedger:
     async def get(self, tenant_id: str, send_id: str) -> Send | None:
         row = await self.sends.find_one({"_id": send_id, "tenant_id": tenant_id}, LIST_PROJECTION)
         return from_document(row) if row else None
+
+    # -- what comes back through the inbound listener --
+
+    async def by_id(self, send_id: str, *, session: AsyncClientSession | None = None) -> Send | None:
+        """A send found from a bounce or unsubscribe address (the id says which tenant it belongs to)."""
+        row = await self.sends.find_one({"_id": send_id}, LIST_PROJECTION, session=session)
+        return from_document(row) if row else None
+
+    async def bounced(self, send: Send, address: str, *, missed: dict[str, str], failure: Failure | None,
+                      note: str, now: datetime, session: AsyncClientSession) -> bool:
+        """Record that `address` bounced (the send fails when `failure` is given); False when a
+        notification about it was already recorded, so a repeated bounce reports nothing twice."""
+        fields: dict[str, Any] = {"missed": missed, "updated_at": now}
+        if failure is not None:
+            fields.update(state=SendState.FAILED.value, failure=failure.model_dump(mode="python"))
+        state = SendState.FAILED if failure is not None else send.state
+        result = await self.sends.update_one(
+            {"_id": send.send_id, "bounced": {"$ne": address}},
+            {"$set": fields, "$push": {"bounced": address, "history": _history(history_entry(now, state, note))}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def note(self, send: Send, note: str, *, now: datetime, session: AsyncClientSession | None = None) -> None:
+        """A history line that changes nothing else (a delay notice, an unsubscribe, an auto-reply)."""
+        await self.sends.update_one({"_id": send.send_id},
+                                    {"$push": {"history": _history(history_entry(now, send.state, note))}},
+                                    session=session)
 
     async def resend(self, tenant_id: str, send_id: str, *, by: str, now: datetime) -> bool:
         """A person decided to send an unknown or failed email again: back to pending, attempts reset."""

@@ -1,5 +1,6 @@
 """Delivery reports: EmailDelivered / EmailFailed staged in the outbox, in the transaction that
-records the outcome in the ledger, keyed by client and caused by the request event."""
+records the outcome in the ledger, keyed by client and caused by the request event; and the
+replies the inbound listener received (ReplyReceived), in the flow of the email they answer."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -7,7 +8,7 @@ from datetime import datetime
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.mailer.domain import Send
-from shared.contracts.email import EmailDelivered, EmailFailed, FailureKind
+from shared.contracts.email import EmailDelivered, EmailFailed, FailureKind, ReplyReceived
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.platform.outbox import Outbox
 
@@ -42,3 +43,19 @@ class DeliveryReports:
             payload, tenant_id=send.tenant_id, key_id=send.client_id, correlation_id=send.correlation_id,
             causation_id=send.event_id, subject=send.request_id,
         )
+
+
+class ReplyReports:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def received(self, reply: ReplyReceived, *, tenant_id: str, correlation_id: str, causation_id: str | None
+                 ) -> Envelope:
+        return self.outbox.envelope(reply, tenant_id=tenant_id, key_id=reply.client_id, correlation_id=correlation_id,
+                                    causation_id=causation_id, subject=reply.action_id)
+
+    async def stage(self, session: AsyncClientSession, envelopes: Sequence[Envelope]) -> None:
+        await self.outbox.stage(session, envelopes)
+
+    def committed(self) -> None:
+        self.outbox.notify_committed()

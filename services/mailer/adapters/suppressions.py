@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pydantic import BaseModel, ConfigDict
 
@@ -62,15 +63,17 @@ class Suppressions:
         scope: SuppressionScope = SuppressionScope.ALL,
         send_id: str | None = None,
         by: str | None = None,
+        session: AsyncClientSession | None = None,
     ) -> Suppression:
         """Put an address on the list (or widen/refresh its entry); returns what is stored."""
         entry = Suppression(email=email.strip().lower(), scope=scope, source=source, reason=reason[:500],
                             send_id=send_id, created_at=at, created_by=by)
-        existing = await self.collection.find_one({"_id": _id(tenant_id, email)})
+        existing = await self.collection.find_one({"_id": _id(tenant_id, email)}, session=session)
         if existing and existing["scope"] == SuppressionScope.ALL and scope is SuppressionScope.AUTOMATIC:
             return Suppression.model_validate(existing)  # an unsubscribe never narrows a hard bounce
         await self.collection.replace_one(
-            {"_id": _id(tenant_id, email)}, {**entry.model_dump(mode="python"), "tenant_id": tenant_id}, upsert=True
+            {"_id": _id(tenant_id, email)}, {**entry.model_dump(mode="python"), "tenant_id": tenant_id}, upsert=True,
+            session=session,
         )
         return entry
 
