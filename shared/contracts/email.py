@@ -178,3 +178,4 @@ class ReplyReceived(EventPayload):
     attachments: list[AttachmentRef] = Field(default_factory=list)
     return_date: date | None = None
     received_at: AwareDatetime
+    link_id: str | None = None  # the interactive link the reply address was issued for (its reply token says)
