@@ -11,17 +11,13 @@ from devstack.processes import free_port
 from services.followups.app import create_app
 from services.followups.config import FollowupsSettings
 from shared.contracts.topics import Topics
-from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
 from shared.testing.services import Isolation, serve_app, service_settings
-from tests.followups.helpers import Api, EventLog, Service
+from tests.followups.helpers import INBOUND, LINK_KEYS, LINK_POSTS_PER_MINUTE, Api, EventLog, Service
 
 TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 ATTACHMENT_LIMIT = 64 * 1024
-LINK_KEYS = new_link_key_setting("k1")
-INBOUND = "inbound.acme.example"
-LINK_POSTS_PER_MINUTE = 10
 
 
 @pytest.fixture(scope="session")

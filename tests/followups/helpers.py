@@ -12,10 +12,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
+from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
 from shared.testing.kafka import produce
 from shared.testing.services import Isolation, eventually
+
+
+LINK_KEYS = new_link_key_setting("k1")  # the session's followups signs its links with these
+INBOUND = "inbound.acme.example"
+LINK_POSTS_PER_MINUTE = 10
 
 
 class EventLog:
