@@ -185,6 +185,31 @@ class TestWhatTheColleagueDoes:
         assert [(d["filename"], d["uploaded_by"]["email"]) for d in documents] == [("accord.pdf",
                                                                                      "u-sales@acme.example")]
 
+    async def test_a_link_on_a_selection_without_action_comments_on_its_items(self, api: Api) -> None:
+        await seed_people(api)
+        await api.ok("PUT", "/admin/settings", json={"internal_domains": ["acme.example"]})
+        ids = await seed_client(api, items=3)
+        await api.ok("POST", "/wizard/change-status", json={
+            "client_id": "C1", "item_ids": ids[:2], "comment": "Client says the goods never arrived",
+            "internal_email": {"to": [{"email": "u-sales@acme.example"}], "subject": "Livraison ?", "body": "#link_url"},
+            "next_action": {"kind": "scenario"}})
+        request = (await api.events.wait(api.tenant_id, EmailRequested))[0]["data"]
+        assert request["action_id"] is None
+        path = request["context"]["link_url"].removeprefix(api.service.base_url)
+        async with Visitor(api.service.base_url) as colleague:
+            page = await colleague.get(path)
+            assert "INV-C1-1" in page.text and "INV-C1-2" in page.text and "INV-C1-3" not in page.text
+            forms = await colleague.forms(path)
+            assert set(forms) == {"comment"}  # no action: nothing to attach a document to, no status granted
+            done = await colleague.post(f"{path}/comment", {"form_token": forms["comment"], "text": "Delivered on 3/10"})
+            assert done.status_code == 303
+        history = await api.ok("GET", "/clients/C1/history")
+        assert (history[0]["kind"], history[0]["actor"]["email"], history[0]["text"]) == (
+            "items_qualified", "u-sales@acme.example", "Delivered on 3/10")
+        assert history[0]["data"]["item_ids"] == ids[:2]
+        item = await api.ok("GET", f"/items/{ids[0]}/history")
+        assert [h["comment"] for h in item] == ["Client says the goods never arrived", "Delivered on 3/10"]
+
     async def test_a_comment_with_html_and_script_is_shown_escaped(self, api: Api) -> None:
         case = await open_case(api)
         attack = '<script>alert(1)</script><img src=x onerror="alert(2)"> & </textarea>'
