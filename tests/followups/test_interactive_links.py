@@ -181,6 +181,8 @@ class TestWhatTheColleagueDoes:
         assert mine[0]["text"] == "Avoir validé par la direction" and mine[1]["data"]["filename"] == "accord.pdf"
         assert mine[2]["data"] == {"item_ids": case.item_ids[:1], "status_code": "dispute_resolved"}
         assert "accord.pdf" in page and "Avoir validé par la direction" in page and "Litige résolu" in page
+        resolved, kept = case.item_ids
+        assert "INV-C1-1" in page and f'value="{resolved}"' not in page and f'value="{kept}"' in page  # released
         documents = await api.ok("GET", f"/actions/{case.action_id}/attachments")
         assert [(d["filename"], d["uploaded_by"]["email"]) for d in documents] == [("accord.pdf",
                                                                                      "u-sales@acme.example")]

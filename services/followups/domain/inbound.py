@@ -15,14 +15,18 @@ from services.followups.domain.parties import Client
 _BAD_ADDRESS = re.compile(r"\b5\.1\.\d{1,3}\b")
 
 
-def reply_refusal(*, action: Action, link: LinkRecord | None, sender_links: Sequence[LinkRecord]) -> str | None:
-    """Why a reply may not touch the action (None: it may). `link` is the one its reply address names;
-    a reply without one (older mailer) needs a live link of this action issued to its sender."""
+def reply_refusal(*, action: Action, link: LinkRecord | None, sender_links: Sequence[LinkRecord],
+                  sender: str = "") -> str | None:
+    """Why a reply may not touch the action (None: it may). `link` is the one its reply address names (the
+    mailer checked the sender; checked again here); a reply without one (older mailer) needs a live link of
+    this action issued to its sender."""
     if not action.is_open:
         return f"the action is {action.state}"
     if link is not None:
         if link.action_id != action.action_id:
             return "the reply address was issued for another action"
+        if sender and not link.forwarding_allowed and sender.strip().lower() != link.recipient:
+            return "the reply comes from another address than the link's recipient"
         return "the link was revoked" if link.revoked else None
     if not sender_links:
         return "no link of this action was issued to the sender"

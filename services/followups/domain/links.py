@@ -50,6 +50,7 @@ class LinkRecord(BaseModel):
     client_id: str
     action_id: str | None = None
     item_ids: list[str] = Field(default_factory=list)
+    issued_item_ids: list[str] = Field(default_factory=list)  # the action's items when issued: still shown after
     recipient: str
     operations: list[LinkOperation]
     statuses: list[str] = Field(default_factory=list)

@@ -45,8 +45,14 @@ class OpenedLink:
     record: LinkRecord
     client: Client
     action: Action | None
-    items: list[ItemSnapshot]
+    items: list[ItemSnapshot]  # shown: the link's items, or the action's (now, and when the link was issued)
     state: LinkState
+
+    @property
+    def actionable(self) -> list[ItemSnapshot]:
+        """Open items a status change may touch: still in the action (a resolved one has left it)."""
+        held = set(self.action.item_ids) if self.action is not None else None
+        return [item for item in self.items if not item.closed and (held is None or item.item_id in held)]
 
     @property
     def tenant_id(self) -> str:
@@ -78,7 +84,7 @@ async def open_link(token: str, *, deps: Deps) -> OpenedLink:
     client = await store.clients.get(tenant, record.client_id)
     if client is None or (record.action_id and action is None):
         raise LinkRefused("unknown")
-    wanted = record.item_ids or (action.item_ids if action else [])
+    wanted = record.item_ids or list(dict.fromkeys([*(action.item_ids if action else []), *record.issued_item_ids]))
     found = await store.items.by_ids(tenant, wanted)
     items = [found[item_id] for item_id in wanted if item_id in found and found[item_id].client_id == client.client_id]
     state = link_state(record, action_state=action.state if action else None,
@@ -123,7 +129,7 @@ def check_status_choice(opened: OpenedLink, status_code: str, item_ids: list[str
     """The status is one the link offers and the items are open items of its scope."""
     if status_code not in opened.grant.statuses:
         raise LinkRefused("not_granted")
-    in_scope = {item.item_id: item for item in opened.items if not item.closed}
+    in_scope = {item.item_id: item for item in opened.actionable}
     if not item_ids:
         raise Invalid("choose at least one item", code="no_items")
     outside = [item_id for item_id in item_ids if item_id not in in_scope]

@@ -46,6 +46,7 @@ def issue_link(options: LinkOptions, *, recipient: Recipient, client: Client, it
                        selection_max_items=config.link_selection_max_items)
     record = LinkRecord(link_id=grant.link_id, client_id=client.client_id, action_id=grant.action_id,
                         item_ids=list(grant.item_ids), recipient=grant.recipient,
+                        issued_item_ids=[] if grant.item_ids or action is None else list(action.item_ids),
                         operations=sorted(grant.operations), statuses=list(grant.statuses),
                         forwarding_allowed=grant.forwarding_allowed, language=language,
                         expires_at=grant.expires_at, issued_at=now, issued_by=caller.actor, request_id=request_id)

@@ -55,7 +55,7 @@ async def on_reply_received(event: ReplyReceived, ctx: EventContext, *, deps: De
                       correlation_id=correlation_id, deps=deps)
         return
     sender_links = [] if link else await store.links.of_action(tenant, action.action_id, recipient=event.from_email)
-    refusal = reply_refusal(action=action, link=link, sender_links=sender_links)
+    refusal = reply_refusal(action=action, link=link, sender_links=sender_links, sender=event.from_email)
     if refusal:
         await _refuse(event, action, refusal, tenant=tenant, correlation_id=correlation_id, deps=deps)
         return

@@ -70,6 +70,7 @@ async def case_view(opened: OpenedLink, *, language: str, deps: Deps) -> CaseVie
     settings = await store.tenants.settings(tenant)
     label = _labeller(statuses, language)
     today = deps.clock.today()
+    actionable = {item.item_id for item in opened.actionable}
     records = await store.qualifications.of_items(tenant, opened.client.client_id,
                                                   [item.item_id for item in opened.items]) if opened.items else []
     per_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -86,6 +87,7 @@ async def case_view(opened: OpenedLink, *, language: str, deps: Deps) -> CaseVie
               "late": item.kind in DEBT_KINDS and days_late(item.due_date, today) > 0,
               "amount": f.money(item.amount, item.currency), "open": f.money(item.open_amount, item.currency),
               "closed": item.closed, "credit": item.kind == ItemKind.CREDIT_NOTE,
+              "actionable": item.item_id in actionable,
               "status": label(item.status_code), "history": per_item.get(item.item_id, [])}
              for item in opened.items]
     action = opened.action

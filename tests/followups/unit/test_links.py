@@ -132,6 +132,11 @@ class TestInbound:
         assert reply_refusal(action=action(ActionState.CLOSED), link=record(), sender_links=[]) == "the action is closed"
         assert reply_refusal(action=action(), link=record(revoked=True), sender_links=[]) == "the link was revoked"
         assert "another action" in (reply_refusal(action=action(), link=record(action_id="A2"), sender_links=[]) or "")
+        assert "another address" in (reply_refusal(action=action(), link=record(), sender_links=[],
+                                                   sender="boss@acme.example") or "")
+        assert reply_refusal(action=action(), link=record(forwarding_allowed=True), sender_links=[],
+                             sender="boss@acme.example") is None
+        assert reply_refusal(action=action(), link=record(), sender_links=[], sender="Sales@Acme.example") is None
         assert reply_refusal(action=action(), link=None, sender_links=[record()]) is None
         assert "no link" in (reply_refusal(action=action(), link=None, sender_links=[]) or "")
 
