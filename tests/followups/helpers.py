@@ -12,10 +12,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
+from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
 from shared.testing.kafka import produce
 from shared.testing.services import Isolation, eventually
+
+
+LINK_KEYS = new_link_key_setting("k1")  # the session's followups signs its links with these
+INBOUND = "inbound.acme.example"
+LINK_POSTS_PER_MINUTE = 10
 
 
 class EventLog:
@@ -180,3 +186,17 @@ async def history_of(api: Api, url: str, kinds: set[str], count: int) -> list[di
     """The history at `url` once it has at least `count` entries of those kinds."""
     return await eventually(lambda: api.ok("GET", url),
                             until=lambda h: len([e for e in h if e["kind"] in kinds]) >= count, timeout_s=30)
+
+
+async def send_interactive(api: Api, action_id: str, *, to: str = "u-sales@acme.example",
+                           link: dict[str, Any] | None = None, body: str = "Could you check this case? #link_url"
+                           ) -> dict[str, Any]:
+    """An internal interactive email from the follow-up; returns its EmailRequested payload and link record."""
+    from shared.contracts.email import EmailRequested
+
+    answer = await api.ok("POST", f"/actions/{action_id}/emails", 202, json={
+        "purpose": "internal_interactive", "to": [{"email": to}], "subject": "Case #client_name", "body": body,
+        **({"link": link} if link is not None else {})})
+    request = (await api.events.wait(api.tenant_id, EmailRequested, request_id=answer["request_id"]))[0]["data"]
+    records = [r for r in await api.ok("GET", f"/actions/{action_id}/links") if r["request_id"] == answer["request_id"]]
+    return {"request": request, "link": records[0], "url": request["context"]["link_url"]}

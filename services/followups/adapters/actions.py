@@ -120,6 +120,12 @@ class QualificationsRepository:
                             "action_id": doc.get("action_id")})
         return history
 
+    async def of_items(self, tenant_id: str, client_id: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The records touching any of these items, oldest first (one query for a page of items)."""
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id,
+                                       "item_ids": {"$in": list(item_ids)}}, {"_id": 0, "tenant_id": 0})
+        return await cursor.sort("at", ASCENDING).to_list()
+
 
 class EmailsRepository:
     """The email requests this service made, with what the mailer reported back."""
