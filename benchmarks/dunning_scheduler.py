@@ -2,11 +2,13 @@
 reminders grouped per client. Prints each figure next to a baseline measured in the same run.
 
 Run: .venv/bin/python benchmarks/dunning_scheduler.py [--clients 2000 --items-per-client 50 --due-per-client 5]
+     [--batch-groups 200 --parallel-batches 2]
 Uses the test infrastructure selection (given URLs, Docker, or local Tansu + SecantusDB).
 """
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -85,7 +87,8 @@ async def main(args: argparse.Namespace) -> None:
 
         scheduler = Scheduler(store=store, publisher=DunningPublisher(outbox), mongo=mongo, clock=clock,
                               lease=Lease(collection=db["leases"], name="bench", owner="bench", ttl=timedelta(minutes=5)),
-                              config=SchedulerConfig(batch_groups=args.batch_groups))
+                              config=SchedulerConfig(batch_groups=args.batch_groups,
+                                                     parallel_batches=args.parallel_batches))
         quiet_day = DAY - timedelta(days=1)
         timings = []
         for _ in range(5):
@@ -106,12 +109,15 @@ async def main(args: argparse.Namespace) -> None:
         await db["baseline"].insert_many(baseline_docs, ordered=False)
         baseline_s = time.perf_counter() - started
 
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         report = await scheduler.run_pass(DAY, tenant_ids=[TENANT])
         send_s = time.perf_counter() - started
         rows = await db.outbox.count_documents({"type": "arf.email.requested.v1"})
         print(f"sending pass: {report.sent} reminders in {report.emails} emails ({report.groups} client groups, "
-              f"{rows} email requests in the outbox) in {send_s:.1f} s; due-query time {report.query_ms:.0f} ms")
+              f"{rows} email requests in the outbox) in {send_s:.1f} s; due-query time {report.query_ms:.0f} ms "
+              f"(batches of {args.batch_groups} groups, {args.parallel_batches} in flight; load average "
+              f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
         print(f"  baseline: bare insert_many of 10 000 small documents on the same server {baseline_s:.1f} s")
         again = await scheduler.run_pass(DAY, tenant_ids=[TENANT])
         print(f"re-run of the same day: {again.sent} sent, {again.due_items} due (nothing twice)")
@@ -124,5 +130,6 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--items-per-client", type=int, default=50)
     parser.add_argument("--due-per-client", type=int, default=5)
-    parser.add_argument("--batch-groups", type=int, default=200)
+    parser.add_argument("--batch-groups", type=int, default=SchedulerConfig.batch_groups)
+    parser.add_argument("--parallel-batches", type=int, default=SchedulerConfig.parallel_batches)
     asyncio.run(main(parser.parse_args()))

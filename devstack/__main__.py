@@ -100,6 +100,7 @@ def _banner(config: StackConfig, token: str) -> None:
         lines.append(f"  {name:<11} API docs {url}/docs   events {url}/asyncapi")
     lines += [
         f"  mailbox     http://localhost:{config.mailbox_port}  (every email the system sends)",
+        f"  inbound     smtp://localhost:{config.inbound_port}  (replies, bounces and unsubscribes to the mailer)",
         f"  logs        {config.logs}/",
         "",
         f"  dev bearer token (tenant {DEMO_TENANT}, admin), also in {config.data_dir / 'dev-token.txt'}:",

@@ -3,6 +3,11 @@
 `python -m devstack.smtp_sink --smtp-port 2525 --http-port 8025 --maildir .data/mail`
 The mailbox: `/` (HTML list), `/messages/<id>` (one message), `/api/messages` (JSON for tests).
 `POST /api/fault` makes the next RCPT commands answer with a given SMTP reply (e.g. `451 try later`).
+
+Tests can also script a misbehaving relay on the `Mailbox`: `recipient_faults` answers RCPT for
+given addresses only, `drop_after_data` keeps a message for given recipients then cuts the
+connection without answering (the sender cannot know it arrived), and `stop_smtp` is an outage:
+the listener closes and every open session answers 421 to its next command, then hangs up.
 """
 
 import argparse
@@ -10,6 +15,7 @@ import asyncio
 import email
 import email.policy
 import itertools
+import ssl
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -17,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from jinja2 import Environment, select_autoescape
@@ -33,6 +39,8 @@ class StoredMail:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    tls: bool = False  # came over STARTTLS
+    login: str | None = None  # the AUTH user, when the sink asked for one
 
     @property
     def message(self) -> EmailMessage:
@@ -59,14 +67,18 @@ class Mailbox:
         self.mails: list[StoredMail] = []
         self._counter = itertools.count(1)
         self.fault: str | None = None
+        self.recipient_faults: dict[str, str] = {}  # address → RCPT reply, e.g. "550 5.1.1 no such user"
+        self.drop_after_data: set[str] = set()  # a message to one of these is kept, then the connection is cut
+        self.refusing = False  # the relay is going down: 421 to every command, then hang up
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
             for path in sorted(folder.glob("*.eml")):
                 self.mails.append(_load(path))
 
-    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> StoredMail:
+    def add(self, mail_from: str, rcpt_tos: list[str], data: bytes, *, tls: bool = False,
+            login: str | None = None) -> StoredMail:
         mail_id = f"{time.time_ns()}-{next(self._counter)}"
-        mail = StoredMail(mail_id, mail_from, list(rcpt_tos), data)
+        mail = StoredMail(mail_id, mail_from, list(rcpt_tos), data, tls, login)
         self.mails.append(mail)
         if self.folder:
             prefix = f"{SINK_FROM}: {mail_from}\r\n{SINK_TO}: {', '.join(rcpt_tos)}\r\n".encode()
@@ -94,32 +106,84 @@ def _load(path: Path) -> StoredMail:
     return StoredMail(path.stem, mail_from, rcpt, raw)
 
 
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, closing transmission channel"
+
+
 class SinkHandler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
         if self.mailbox.fault:
             return self.mailbox.fault
+        if address in self.mailbox.recipient_faults:
+            return self.mailbox.recipient_faults[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.mailbox.refusing:
+            return _hang_up(server)
         data = envelope.original_content or envelope.content or b""
-        self.mailbox.add(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(data))
+        login = session.login_data.decode() if isinstance(session.login_data, bytes) else None
+        self.mailbox.add(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(data), tls=session.ssl is not None,
+                         login=login)
+        if self.mailbox.drop_after_data.intersection(envelope.rcpt_tos) and server.transport is not None:
+            server.transport.abort()  # kept, but the client never hears so: RFC 5321 §6.1's lost reply
         return "250 Message accepted for delivery"
 
 
-async def start_smtp(mailbox: Mailbox, *, host: str, port: int) -> asyncio.Server:
-    """Serve SMTP on the running loop (a real SMTP server, for tests and local runs)."""
+def _hang_up(server: SMTP) -> str:
+    """Answer 421 and close once the answer is written, as a relay that is shutting down does."""
+    transport = server.transport
+    if transport is not None:
+        asyncio.get_running_loop().call_soon(transport.close)
+    return SHUTTING_DOWN
+
+
+async def start_smtp(mailbox: Mailbox, *, host: str, port: int, tls_context: ssl.SSLContext | None = None,
+                     credentials: tuple[str, str] | None = None) -> asyncio.Server:
+    """Serve SMTP on the running loop (a real SMTP server, for tests and local runs). With a TLS
+    context it offers (and requires) STARTTLS; with credentials it requires AUTH PLAIN/LOGIN."""
     loop = asyncio.get_running_loop()
+    mailbox.refusing = False
     handler = SinkHandler(mailbox)
+    options: dict[str, Any] = {}
+    if tls_context is not None:
+        options.update(tls_context=tls_context, require_starttls=True)
+    if credentials is not None:
+        def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                         auth_data: Any) -> AuthResult:
+            given = None
+            if isinstance(auth_data, LoginPassword):
+                given = (auth_data.login.decode(), auth_data.password.decode())
+            return AuthResult(success=given == credentials, handled=False, auth_data=auth_data)
+
+        options.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls_context is not None)
     return await loop.create_server(
-        lambda: SMTP(handler, hostname="arf-sink", data_size_limit=50 * 1024 * 1024, decode_data=False),
+        lambda: SMTP(handler, hostname="arf-sink", data_size_limit=50 * 1024 * 1024, decode_data=False, **options),
         host=host,
         port=port,
     )
+
+
+async def stop_smtp(server: asyncio.Server, mailbox: Mailbox) -> None:
+    """An outage: stop listening; open sessions answer 421 to their next command and hang up.
+    `start_smtp(mailbox, ...)` on the same port brings the relay back."""
+    mailbox.refusing = True
+    server.close()
+    await server.wait_closed()
 
 
 _pages = Environment(autoescape=select_autoescape(default=True))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.processes import ManagedProcess, port_free, secantus, smtp_sink, tansu
+from shared.links import new_link_key_setting
 
 SERVICES = ("followups", "dunning", "mailer", "indicators")
 
@@ -26,6 +27,7 @@ class StackConfig:
     mongo_port: int = field(default_factory=lambda: _port("ARF_DEV_MONGO_PORT", 27017))
     smtp_port: int = field(default_factory=lambda: _port("ARF_DEV_SMTP_PORT", 2525))
     mailbox_port: int = field(default_factory=lambda: _port("ARF_DEV_MAILBOX_PORT", 8025))
+    inbound_port: int = field(default_factory=lambda: _port("ARF_DEV_INBOUND_PORT", 2526))
     service_ports: dict[str, int] = field(default_factory=lambda: {
         name: _port(f"ARF_DEV_{name.upper()}_PORT", 8001 + index) for index, name in enumerate(SERVICES)
     })
@@ -34,7 +36,8 @@ class StackConfig:
         named = {"Kafka broker (ARF_DEV_KAFKA_PORT)": self.kafka_port,
                  "MongoDB (ARF_DEV_MONGO_PORT)": self.mongo_port,
                  "SMTP sink (ARF_DEV_SMTP_PORT)": self.smtp_port,
-                 "mailbox page (ARF_DEV_MAILBOX_PORT)": self.mailbox_port}
+                 "mailbox page (ARF_DEV_MAILBOX_PORT)": self.mailbox_port,
+                 "mailer's inbound SMTP listener (ARF_DEV_INBOUND_PORT)": self.inbound_port}
         for name, port in self.service_ports.items():
             named[f"{name} service (ARF_DEV_{name.upper()}_PORT)"] = port
         return named
@@ -45,6 +48,10 @@ class StackConfig:
     @property
     def logs(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def link_keys_file(self) -> Path:
+        return self.data_dir / "dev-keys" / "link-keys.txt"
 
     @property
     def public_key(self) -> Path:
@@ -68,8 +75,18 @@ def infrastructure(config: StackConfig) -> list[ManagedProcess]:
     ]
 
 
+def ensure_link_keys(config: StackConfig) -> str:
+    """The link keys of this data folder, created once (links in sent emails keep working after a restart)."""
+    if not config.link_keys_file.exists():
+        config.link_keys_file.parent.mkdir(parents=True, exist_ok=True)
+        config.link_keys_file.write_text(new_link_key_setting())
+        config.link_keys_file.chmod(0o600)
+    return config.link_keys_file.read_text().strip()
+
+
 def service_environment(config: StackConfig, service: str) -> dict[str, str]:
     port = config.service_ports[service]
+    own = {"mailer": {"ARF_MAIL_INBOUND_HOST": "127.0.0.1", "ARF_MAIL_INBOUND_PORT": str(config.inbound_port)}}
     return {
         "ARF_HTTP_PORT": str(port),
         "ARF_PUBLIC_BASE_URL": config.url(service),
@@ -80,10 +97,12 @@ def service_environment(config: StackConfig, service: str) -> dict[str, str]:
         "ARF_MONGODB_URL": f"mongodb://127.0.0.1:{config.mongo_port}/?directConnection=true",
         "ARF_OUTBOX_REPUBLISH_ON_BROKER_RESET": "true",  # Tansu keeps messages in memory only
         "ARF_AUTH_PUBLIC_KEY_FILE": str(config.public_key),
+        "ARF_LINK_KEYS": ensure_link_keys(config),
         "ARF_SMTP_HOST": "127.0.0.1",
         "ARF_SMTP_PORT": str(config.smtp_port),
         "ARF_LOG_JSON": "true",
         **{f"ARF_{name.upper()}_URL": config.url(name) for name in SERVICES},
+        **own.get(service, {}),
     }
 
 

@@ -17,7 +17,8 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LINK_VERSION = "l1"
 REPLY_VERSION = "r1"
@@ -42,6 +43,7 @@ class LinkGrant(BaseModel):
     recipient: str = Field(min_length=3)
     operations: frozenset[LinkOperation] = frozenset({LinkOperation.VIEW})
     statuses: tuple[str, ...] = ()
+    forwarding_allowed: bool = False  # a reply from another address than the recipient's is accepted
     expires_at: AwareDatetime
 
     def allows(self, operation: LinkOperation) -> bool:
@@ -132,10 +134,15 @@ class ReplyToken(BaseModel):
     tenant_id: str
     link_id: str
     recipient_digest: str
+    forwarding_allowed: bool = False
     expires_at: AwareDatetime
 
     def sent_by(self, address: str) -> bool:
         return hmac.compare_digest(self.recipient_digest, recipient_digest(address))
+
+    def accepts_sender(self, address: str) -> bool:
+        """The recipient may answer; anyone may when the tenant allows forwarding."""
+        return self.forwarding_allowed or self.sent_by(address)
 
 
 def recipient_digest(address: str) -> str:
@@ -144,7 +151,8 @@ def recipient_digest(address: str) -> str:
 
 def reply_token(grant: LinkGrant, keys: LinkKeys) -> str:
     """A lower-case token for `reply+<token>@domain`, bound to the grant's link and recipient."""
-    fields = [grant.tenant_id, grant.link_id, recipient_digest(grant.recipient), str(int(grant.expires_at.timestamp()))]
+    fields = [grant.tenant_id, grant.link_id, recipient_digest(grant.recipient),
+              "f" if grant.forwarding_allowed else "", str(int(grant.expires_at.timestamp()))]
     payload = _b32("|".join(fields).encode())
     signed = f"{REPLY_VERSION}-{keys.signing_key_id.lower()}-{payload}"
     mac = hmac.new(keys.tenant_key(keys.signing_key_id, grant.tenant_id), signed.encode(), hashlib.sha256).digest()
@@ -158,9 +166,9 @@ def verify_reply_token(token: str, keys: LinkKeys, *, now: datetime) -> ReplyTok
     _, key_id, payload, mac = parts
     key_id = keys.key_id_ignoring_case(key_id)
     try:
-        tenant_id, link_id, digest, expires = _unb32(payload).decode().split("|")
+        tenant_id, link_id, digest, forwarding, expires = _unb32(payload).decode().split("|")
         parsed = ReplyToken(tenant_id=tenant_id, link_id=link_id, recipient_digest=digest,
-                            expires_at=datetime.fromtimestamp(int(expires), UTC))
+                            forwarding_allowed=forwarding == "f", expires_at=datetime.fromtimestamp(int(expires), UTC))
         given_mac = _unb32(mac)
     except (ValueError, ValidationError):
         raise LinkRejected(RejectionReason.MALFORMED) from None
@@ -187,3 +195,24 @@ def _b32(data: bytes) -> str:
 
 def _unb32(text: str) -> bytes:
     return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
+
+
+class LinkSettings(BaseSettings):
+    """The link keys, shared by the services that sign and verify links (followups, mailer)."""
+
+    model_config = SettingsConfigDict(env_prefix="ARF_", extra="ignore", frozen=True)
+
+    link_keys: SecretStr | None = Field(
+        None, description="Link master keys `kid:<base64 32+ bytes>,…`; the last signs unless ARF_LINK_SIGNING_KEY_ID"
+    )
+    link_signing_key_id: str | None = Field(None, description="Which key id signs new links (rotation)")
+
+    def link_key_ring(self) -> LinkKeys:
+        if self.link_keys is None:
+            raise ValueError("ARF_LINK_KEYS is not set: internal interactive emails need link keys")
+        return LinkKeys.parse(self.link_keys.get_secret_value(), signing_key_id=self.link_signing_key_id)
+
+
+def new_link_key_setting(key_id: str = "k1") -> str:
+    """A fresh `ARF_LINK_KEYS` value (for `make up` and tests)."""
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"

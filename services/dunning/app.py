@@ -67,6 +67,7 @@ async def wire(runtime: ServiceRuntime, app: FastAPI, *, settings: DunningSettin
         store=store, publisher=publisher, mongo=runtime.mongo, clock=runtime.clock, lease=lease,
         config=SchedulerConfig(interval_s=settings.dunning_scheduler_interval_s,
                                batch_groups=settings.dunning_scheduler_batch_groups,
+                               parallel_batches=settings.dunning_scheduler_parallel_batches,
                                default_company_name=settings.dunning_company_name),
     )
     if settings.dunning_scheduler_enabled:

@@ -18,6 +18,9 @@ class DunningSettings(PlatformSettings):
     dunning_scheduler_interval_s: float = Field(60.0, gt=0, description="Seconds between scheduler passes")
     dunning_scheduler_lease_s: float = Field(30.0, gt=0, description="Scheduler leadership lease (one replica passes)")
     dunning_scheduler_batch_groups: int = Field(200, ge=1, description="Client groups written per transaction")
+    dunning_scheduler_parallel_batches: int = Field(
+        2, ge=1, description="Transactions a pass keeps in flight (one is decided while another is written)"
+    )
     dunning_company_name: str = Field("", description="Sender company name until a tenant sets its profile")
     dunning_test_mode: bool = Field(
         False, description="Tests only: enables POST /admin/scheduler/run and ARF_DUNNING_TEST_CLOCK_START"

@@ -145,7 +145,7 @@ class ScenarioAdmin:
             offsets = [s.offset_days for s in scenario.steps] + ([s.offset_days for s in proposed.steps] if proposed else [])
             first = start - timedelta(days=max(offsets))
             last = start + timedelta(days=days - min(offsets))
-            for item in await self.store.items_due_between(tenant_id, scenario.code, first, last):
+            for item in await self.store.items_due_between(tenant_id, scenario, first, last):
                 found[item.item_id] = item
             for step in scenario.steps:  # items behind (resumed, imported late) whatever their due date
                 for item in await self.store.due_items(tenant_id, scenario.code, step.code,

@@ -67,6 +67,7 @@ class PassReport:
 class SchedulerConfig:
     interval_s: float = 60.0
     batch_groups: int = 200
+    parallel_batches: int = 2
     round_items: int = 20000
     default_company_name: str = ""
 
@@ -127,14 +128,39 @@ class Scheduler:
             for scenario, entry in due:
                 groups[(entry.item.client_id, scenario.code, entry.step.code)].append(entry)
             keys = sorted(groups)
-            progressed = False
-            for start in range(0, len(keys), self.config.batch_groups):
-                if not await self._still_leader(hold_lease):
-                    return False
-                batch = {key: groups[key] for key in keys[start:start + self.config.batch_groups]}
-                progressed |= await self._commit_batch(tenant_id, batch, as_of, report)
+            batches = [{key: groups[key] for key in keys[start:start + self.config.batch_groups]}
+                       for start in range(0, len(keys), self.config.batch_groups)]
+            progressed, leader = await self._commit_batches(tenant_id, batches, as_of, report, hold_lease=hold_lease)
+            if not leader:
+                return False
             if len(due) < self.config.round_items or not progressed:
                 return True
+
+    async def _commit_batches(self, tenant_id: str, batches: list[dict[GroupKey, list[ItemDue]]], as_of: date,
+                              report: PassReport, *, hold_lease: bool) -> tuple[bool, bool]:
+        """Commit the batches, a few at a time: one batch is decided while the database writes another
+        (batches hold different clients, so they never touch the same documents)."""
+        slots = asyncio.Semaphore(self.config.parallel_batches)
+        results: list[bool] = []
+
+        async def commit(batch: dict[GroupKey, list[ItemDue]]) -> None:
+            try:
+                results.append(await self._commit_batch(tenant_id, batch, as_of, report))
+            finally:
+                slots.release()
+
+        leader = True
+        try:
+            async with asyncio.TaskGroup() as running:  # a batch that fails cancels the others in flight
+                for batch in batches:
+                    await slots.acquire()
+                    if not await self._still_leader(hold_lease):
+                        leader = False
+                        break
+                    running.create_task(commit(batch))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0]  # what went wrong, as with one batch at a time
+        return any(results), leader
 
     async def find_due(self, tenant_id: str, as_of: date) -> list[tuple[Scenario, ItemDue]]:
         """One indexed query per scenario step: items at that step whose due date makes it due."""

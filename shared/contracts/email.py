@@ -164,7 +164,8 @@ class ReplyKind(StrEnum):
 
 
 class ReplyReceived(EventPayload):
-    """A colleague answered an internal interactive email. Producer: mailer. Consumer: followups."""
+    """A colleague answered an internal interactive email (or an auto-reply came back: `kind`).
+    Producer: mailer (inbound listener). Consumer: followups (a comment, or a reschedule proposal)."""
 
     event_type: ClassVar[str] = "arf.reply.received"
     stream: ClassVar[Stream] = Stream.REPLIES
@@ -178,3 +179,4 @@ class ReplyReceived(EventPayload):
     attachments: list[AttachmentRef] = Field(default_factory=list)
     return_date: date | None = None
     received_at: AwareDatetime
+    link_id: str | None = None  # the link whose reply address was answered (None: came to a bounce address)

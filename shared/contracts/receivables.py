@@ -109,6 +109,7 @@ class ReattachReason(StrEnum):
     ACTION_CLOSED = "action_closed"
     ACTION_DELETED = "action_deleted"
     ITEM_CLOSED = "item_closed"
+    ACTION_EXECUTED = "action_executed"  # an automatic action went out on its date: it holds nothing any more
 
 
 class ItemsDetached(EventPayload):

@@ -22,8 +22,8 @@ async def replay(settings: KafkaSettings, *, topic: str, group: str, dry_run: bo
     """Returns (messages replayed, messages read)."""
     connection = admin_connection_args(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=connection.pop("bootstrap_servers"), **connection,
-                                group_id=f"arf-dlq-replay-{group}", enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                group_id=f"{settings.kafka_topic_prefix}arf-dlq-replay-{group}",
+                                enable_auto_commit=False, auto_offset_reset="earliest")
     producer = AIOKafkaProducer(**admin_connection_args(settings))
     await consumer.start()
     await producer.start()

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.platform.settings import MongoSettings
 
 T = TypeVar("T")
-ID_CHUNK = 200
+ID_CHUNK = 50
 _DECIMAL128_CONTEXT = create_decimal128_context()
 
 
@@ -76,8 +76,9 @@ async def find_by_ids(
     collection: AsyncCollection[Any], ids: Sequence[Any], *, projection: dict[str, int] | None = None,
     session: AsyncClientSession | None = None, chunk: int = ID_CHUNK,
 ) -> list[dict[str, Any]]:
-    """Documents whose `_id` is in `ids`, asked in chunks: a long `$in` list costs more than linear time
-    on SecantusDB (measured: 1 000 ids in one query take 5x longer than 5 queries of 200)."""
+    """Documents whose `_id` is in `ids`, asked in chunks: SecantusDB matches every fetched document against
+    the whole `$in` list, so a query costs ~ ids x ids (measured: 1 000 ids in one query take 5x longer than
+    5 queries of 200; 2 000 ids in chunks of 50 cost 0.25 s of server time against 0.4-0.65 s in chunks of 200)."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(ids), chunk):
         query = {"_id": {"$in": list(ids[start:start + chunk])}}

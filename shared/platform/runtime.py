@@ -197,7 +197,9 @@ class ServiceRuntime:
         )
         self.broker.subscriber(
             *topics,
-            group_id=router.consumer,
+            # The prefix keeps environments sharing a cluster (and tests sharing a broker) in groups of their
+            # own: a member of another environment's group would hold every join up for its rebalance timeout.
+            group_id=f"{self.settings.kafka_topic_prefix}{router.consumer}",
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,

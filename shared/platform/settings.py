@@ -29,7 +29,9 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     kafka_bootstrap_servers: str = Field("localhost:9092", description="Comma-separated host:port list")
-    kafka_topic_prefix: str = Field("", description="Prepended to every topic name (environments, tests)")
+    kafka_topic_prefix: str = Field(
+        "", description="Prepended to every topic and consumer group name (environments, tests)"
+    )
     kafka_partitions: int = Field(6, ge=1, description="Partitions of topics this service creates")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication of topics this service creates")
     kafka_acks: Literal["all", "1", "0"] = Field("all", description="Producer acks; 'all' in production")

@@ -87,9 +87,10 @@ def service_settings(
 
 
 @asynccontextmanager
-async def serve_app(app: FastAPI, *, ready_timeout_s: float = 60.0) -> AsyncIterator[str]:
-    """Serve `app` on a free port in this event loop; yields its base URL once /readyz says ready."""
-    port = free_port()
+async def serve_app(app: FastAPI, *, ready_timeout_s: float = 60.0, port: int | None = None) -> AsyncIterator[str]:
+    """Serve `app` on `port` (a free one by default) in this event loop; yields its base URL once /readyz says
+    ready. Give the port when the app must know its own URL (links it puts in emails)."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

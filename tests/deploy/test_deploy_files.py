@@ -57,8 +57,9 @@ class TestDockerCompose:
     def test_published_ports_are_the_ports_services_listen_on(self, compose: dict[str, Any]) -> None:
         for name in SERVICES:
             spec = compose["services"][name]
-            port = compose_env(spec)["ARF_HTTP_PORT"]
-            assert spec["ports"] == [f"{port}:{port}"]
+            env = compose_env(spec)
+            ports = [env[variable] for variable in ("ARF_HTTP_PORT", "ARF_MAIL_INBOUND_PORT") if variable in env]
+            assert spec["ports"] == [f"{port}:{port}" for port in ports]
 
     def test_infrastructure_is_kafka_kraft_a_mongodb_replica_set_and_mailpit(self, compose: dict[str, Any]) -> None:
         services = compose["services"]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def stack_env(data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "ARF_DEV_DATA_DIR": str(data_dir)}
-    for name in ["KAFKA", "MONGO", "SMTP", "MAILBOX", *(service.upper() for service in SERVICES)]:
+    for name in ["KAFKA", "MONGO", "SMTP", "MAILBOX", "INBOUND", *(service.upper() for service in SERVICES)]:
         env[f"ARF_DEV_{name}_PORT"] = str(free_port())
     return env
 
@@ -82,6 +82,8 @@ def test_make_up_is_ready_within_a_minute_stops_cleanly_and_keeps_its_data(tmp_p
     token = (data_dir / "dev-token.txt").read_text().strip()
     assert token.count(".") == 2 and token in output
     assert "stopped every process" in output
+    assert re.search(r"demo tenant 'demo': 4 clients, \d+ open actions, scenario '\w+'", output), output
+    assert "items added now" in output
     pids = json.loads((data_dir / "pids.json").read_text())
     assert len(pids) == 3 + len(SERVICES)
     assert [name for name, pid in pids.items() if alive(pid)] == []
@@ -92,10 +94,11 @@ def test_make_up_is_ready_within_a_minute_stops_cleanly_and_keeps_its_data(tmp_p
         second.wait_for("Press Ctrl-C to stop", timeout_s=120)
         followups = f"http://localhost:{env['ARF_DEV_FOLLOWUPS_PORT']}"
         with httpx.Client(base_url=followups, headers={"Authorization": f"Bearer {token}"}) as http:
-            assert http.get("/readyz").status_code == 200
+            clients = http.get("/clients").json()
     finally:
         assert second.interrupt() == 0
-    assert (data_dir / "mongo").is_dir()
+    assert "nothing to add: the data was already there" in second.output()
+    assert len(clients) == 4
 
 
 def test_a_port_already_taken_is_named(tmp_path: Path) -> None:

@@ -82,6 +82,22 @@ class TestPauseAndResume:
         statuses = status_rules(status_event("dispute_resolved", category="resolved", takes_out=False))  # type: ignore[arg-type]
         assert suppressed_by(new_item(status="dispute_resolved"), client_state(), statuses) is None
 
+    def test_an_item_removed_from_its_follow_up_re_enters_though_its_dispute_status_stays(self) -> None:
+        """Rule 4: disassociated by hand, the item is back in the flow; a dispute set on it afresh is a pause again."""
+        statuses = status_rules(status_event("price_dispute"), status_event("quality_dispute"))
+        held = apply_snapshot(new_item(), snapshot(version=2, held_by="fu-7", status="price_dispute"),
+                              scenario=SCENARIO, statuses=statuses)
+        assert held is not None and suppressed_by(held, client_state(), statuses) is not None
+        removed = apply_snapshot(held, snapshot(version=3, status="price_dispute"), scenario=SCENARIO,
+                                 statuses=statuses)
+        assert removed is not None and suppressed_by(removed, client_state(), statuses) is None
+        assert removed.resumed is not None and removed.resumed.released_by == "fu-7"
+        disputed_again = apply_snapshot(removed, snapshot(version=4, status="quality_dispute"), scenario=SCENARIO,
+                                        statuses=statuses)
+        assert disputed_again is not None
+        why = suppressed_by(disputed_again, client_state(), statuses)
+        assert why is not None and why.reason is Reason.IN_DISPUTE
+
     def test_an_excluded_client_suppresses_its_items(self) -> None:
         why = suppressed_by(new_item(), client_state(excluded=True), NO_STATUSES)
         assert why is not None and why.reason is Reason.CLIENT_EXCLUDED

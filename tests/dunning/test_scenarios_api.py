@@ -1,6 +1,7 @@
 """Scenarios over HTTP: the default one on first use, validation with clear 4xx, one default per tenant,
 tenant isolation, and dry runs (what will go out, what a change would change) before saving."""
 
+from datetime import timedelta
 from typing import Any
 
 from services.dunning.domain.default_scenario import default_scenario
@@ -118,3 +119,26 @@ class TestDryRun:
             ("2026-03-16", "removed", "call", None),
         ]
         assert (await dunning.http.get("/scenarios/standard")).json()["version"] == 1  # nothing saved
+
+    async def test_the_dry_run_sees_items_at_every_position_of_the_scenario(self, dunning: Dunning) -> None:
+        """Items are found per position (one query per step, and the finished ones), whatever their step."""
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[
+            snapshot("old", version=1, due=DUE - timedelta(days=50)), snapshot("mid", version=1)]))
+        await dunning.settle()
+        await dunning.run(DUE - timedelta(days=4))  # old: its age calls for the last step (a task): finished
+        await dunning.run(DUE)  # mid: courtesy done, at the first reminder
+        await dunning.send(ItemsUpserted(client_id="c1", items=[snapshot("new", version=1, due=DUE + timedelta(days=6))]))
+        await dunning.settle()
+        dunning.set_day(DUE + timedelta(days=1))
+        projected = (await dunning.http.get("/preview", params={"days": 10})).json()
+        assert [(p["day"], p["step_code"], p["item_ids"]) for p in projected] == [
+            ("2026-03-02", "courtesy", ["new"]),
+            ("2026-03-06", "first-reminder", ["mid"]),
+            ("2026-03-12", "first-reminder", ["new"]),
+        ]
+        proposed = default_body()
+        proposed["steps"].append({"code": "last-call", "name": "Last call", "offset_days": 55, "type": "call"})
+        changes = (await dunning.http.post("/scenarios/standard/preview-change", params={"days": 10},
+                                           json=proposed)).json()
+        assert [(c["day"], c["item_id"], c["change"], c["after"]["step_code"]) for c in changes] == [
+            ("2026-03-06", "old", "added", "last-call")]  # the finished item gets the new last step

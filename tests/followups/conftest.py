@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devstack.processes import free_port
 from services.followups.app import create_app
 from services.followups.config import FollowupsSettings
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
 from shared.testing.services import Isolation, serve_app, service_settings
-from tests.followups.helpers import Api, EventLog, Service
+from tests.followups.helpers import INBOUND, LINK_KEYS, LINK_POSTS_PER_MINUTE, Api, EventLog, Service
 
 TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 ATTACHMENT_LIMIT = 64 * 1024
@@ -22,10 +23,13 @@ ATTACHMENT_LIMIT = 64 * 1024
 @pytest.fixture(scope="session")
 async def followups(infra: Infrastructure, public_key: object) -> AsyncIterator[Service]:
     isolation = Isolation.new()
+    port = free_port()
     settings = service_settings(FollowupsSettings, infra, isolation, "followups", public_key=public_key,
-                                attachment_max_bytes=ATTACHMENT_LIMIT, import_chunk_rows=50)
+                                attachment_max_bytes=ATTACHMENT_LIMIT, import_chunk_rows=50, link_keys=LINK_KEYS,
+                                public_base_url=f"http://127.0.0.1:{port}", mail_inbound_domain=INBOUND,
+                                link_posts_per_minute=LINK_POSTS_PER_MINUTE)
     clock = ManualClock(TODAY)
-    async with serve_app(create_app(settings, clock=clock)) as base_url:
+    async with serve_app(create_app(settings, clock=clock), port=port) as base_url:
         events = EventLog(infra, Topics(isolation.topic_prefix))
         await events.start()
         try:

@@ -10,10 +10,18 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
+from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
 from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from shared.testing.kafka import produce
+from shared.testing.services import Isolation, eventually
+
+
+LINK_KEYS = new_link_key_setting("k1")  # the session's followups signs its links with these
+INBOUND = "inbound.acme.example"
+LINK_POSTS_PER_MINUTE = 10
 
 
 class EventLog:
@@ -162,3 +170,33 @@ async def seed_client(api: Api, client_id: str = "C1", *, items: int = 3, langua
         report = await api.ok("POST", "/imports/items", json=rows)
         assert report["created"] == items and not report["rejected"], report
     return [row["item_id"] for row in rows]
+
+
+async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int = 1, tenant: str | None = None,
+                  source: str = "/services/mailer") -> None:
+    """Publish as another service would (key tenant:client); `times=2` is a redelivery of the same event."""
+    envelope = Envelope.wrap(payload, tenant_id=tenant or api.tenant_id, key_id=payload.client_id,  # type: ignore[attr-defined]
+                             source=source)
+    for _ in range(times):
+        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
+                      key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
+
+
+async def history_of(api: Api, url: str, kinds: set[str], count: int) -> list[dict[str, Any]]:
+    """The history at `url` once it has at least `count` entries of those kinds."""
+    return await eventually(lambda: api.ok("GET", url),
+                            until=lambda h: len([e for e in h if e["kind"] in kinds]) >= count, timeout_s=30)
+
+
+async def send_interactive(api: Api, action_id: str, *, to: str = "u-sales@acme.example",
+                           link: dict[str, Any] | None = None, body: str = "Could you check this case? #link_url"
+                           ) -> dict[str, Any]:
+    """An internal interactive email from the follow-up; returns its EmailRequested payload and link record."""
+    from shared.contracts.email import EmailRequested
+
+    answer = await api.ok("POST", f"/actions/{action_id}/emails", 202, json={
+        "purpose": "internal_interactive", "to": [{"email": to}], "subject": "Case #client_name", "body": body,
+        **({"link": link} if link is not None else {})})
+    request = (await api.events.wait(api.tenant_id, EmailRequested, request_id=answer["request_id"]))[0]["data"]
+    records = [r for r in await api.ok("GET", f"/actions/{action_id}/links") if r["request_id"] == answer["request_id"]]
+    return {"request": request, "link": records[0], "url": request["context"]["link_url"]}

@@ -1,32 +1,16 @@
 """What other services report lands in the histories: emails delivered / failed and colleagues' replies in
-the action's history (replies attributed to the colleague), dunning steps in the client's; once each."""
+the action's history (replies attributed to the colleague), dunning steps in the client's; once each.
+Replies in depth (attachments, refusals, out of office) are in test_replies.py."""
 
 from datetime import UTC, date, datetime
 
 from shared.contracts.dunning import DunningStepRecorded, StepOutcome
 from shared.contracts.email import EmailDelivered, EmailFailed, EmailPurpose, FailureKind, ReplyKind, ReplyReceived
-from shared.contracts.envelope import EventPayload, Envelope
 from shared.contracts.topics import Stream
 from shared.contracts.values import ActionType
-from shared.testing.kafka import produce
-from shared.testing.services import eventually
-from tests.followups.helpers import Api, seed_client, seed_people
+from tests.followups.helpers import Api, history_of, publish, seed_client, seed_people, send_interactive
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int = 1, tenant: str | None = None
-                  ) -> None:
-    envelope = Envelope.wrap(payload, tenant_id=tenant or api.tenant_id, key_id=payload.client_id,  # type: ignore[attr-defined]
-                             source="/services/mailer")
-    for _ in range(times):
-        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
-                      key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
-
-
-async def history_of(api: Api, url: str, kinds: set[str], count: int) -> list[dict]:
-    return await eventually(lambda: api.ok("GET", url),
-                            until=lambda h: len([e for e in h if e["kind"] in kinds]) >= count, timeout_s=30)
 
 
 class TestMailerReports:
@@ -45,37 +29,42 @@ class TestMailerReports:
                              purpose=EmailPurpose.INTERNAL_INTERACTIVE, recipients=["legal@acme.example"],
                              kind=FailureKind.PERMANENT, reason="550 mailbox unknown", smtp_code=550, failed_at=AT)
         await publish(api, failed, Stream.EMAIL_DELIVERIES)
-        reply = ReplyReceived(reply_id="r1", client_id="C1", action_id=action_id, from_email="sales@acme.example",
-                              kind=ReplyKind.REPLY, text="OK for a 5 % credit note", received_at=AT)
-        await publish(api, reply, Stream.REPLIES)
+        link = (await send_interactive(api, action_id))["link"]
+        reply = ReplyReceived(reply_id="r1", client_id="C1", action_id=action_id, from_email="u-sales@acme.example",
+                              kind=ReplyKind.REPLY, text="OK for a 5 % credit note", received_at=AT,
+                              link_id=link["link_id"])
+        await publish(api, reply, Stream.REPLIES, times=2)
 
         url = f"/actions/{action_id}/history"
-        history = await history_of(api, url, {"email_delivered", "email_failed", "reply_received"}, 3)
+        history = await history_of(api, url, {"email_delivered", "email_failed", "comment_added"}, 3)
         await api.events.settle(api.tenant_id, quiet_s=1.0)
         history = await api.ok("GET", url)
         by_kind = {e["kind"]: e for e in history}
         assert [e["kind"] for e in history].count("email_delivered") == 1
         assert by_kind["email_delivered"]["data"]["message_id"] == "<m1@acme>"
         assert by_kind["email_failed"]["data"]["reason"] == "550 mailbox unknown"
-        assert by_kind["reply_received"]["actor"] == {"kind": "colleague", "id": None, "email": "sales@acme.example",
-                                                      "name": None}
-        assert by_kind["reply_received"]["text"] == "OK for a 5 % credit note"
+        assert [e["kind"] for e in history].count("comment_added") == 1
+        assert by_kind["comment_added"]["actor"] == {"kind": "colleague", "id": None, "email": "u-sales@acme.example",
+                                                     "name": None}
+        assert by_kind["comment_added"]["text"] == "OK for a 5 % credit note"
         emails = await api.ok("GET", f"/actions/{action_id}/emails")
-        assert [(e["state"], e["outcome"]["message_id"]) for e in emails] == [("delivered", "<m1@acme>")]
+        assert [(e["state"], (e.get("outcome") or {}).get("message_id")) for e in emails] == [
+            ("delivered", "<m1@acme>"), ("requested", None)]
 
     async def test_another_tenants_report_never_touches_this_tenant(self, api: Api) -> None:
         await seed_people(api)
         ids = await seed_client(api, items=1)
         action_id = (await api.ok("POST", "/actions", 201, json={
             "client_id": "C1", "type": "follow_up", "item_ids": ids}))["action_id"]
-        stranger = ReplyReceived(reply_id="r9", client_id="C1", action_id=action_id, from_email="x@evil.example",
-                                 kind=ReplyKind.REPLY, text="injected", received_at=AT)
+        link = (await send_interactive(api, action_id))["link"]
+        stranger = ReplyReceived(reply_id="r9", client_id="C1", action_id=action_id, from_email="u-sales@acme.example",
+                                 kind=ReplyKind.REPLY, text="injected", received_at=AT, link_id=link["link_id"])
         await publish(api, stranger, Stream.REPLIES, tenant="someone-else")
-        mine = ReplyReceived(reply_id="r10", client_id="C1", action_id=action_id, from_email="sales@acme.example",
-                             kind=ReplyKind.REPLY, text="mine", received_at=AT)
+        mine = ReplyReceived(reply_id="r10", client_id="C1", action_id=action_id, from_email="u-sales@acme.example",
+                             kind=ReplyKind.REPLY, text="mine", received_at=AT, link_id=link["link_id"])
         await publish(api, mine, Stream.REPLIES)  # same partition, after the stranger's: once it shows, both ran
-        history = await history_of(api, f"/actions/{action_id}/history", {"reply_received"}, 1)
-        assert [e["text"] for e in history if e["kind"] == "reply_received"] == ["mine"]
+        history = await history_of(api, f"/actions/{action_id}/history", {"comment_added"}, 1)
+        assert [e["text"] for e in history if e["kind"] in ("comment_added", "reply_refused")] == ["mine"]
 
 
 class TestDunningSteps:

@@ -165,7 +165,7 @@ class TestOperationsAndTheirHistory:
         history = await api.ok("GET", f"{url}/history")
         assert [(e["kind"], e["after"].get("automatic"), e["after"].get("to_be_confirmed")) for e in history] == [
             ("created", None, None), ("content_changed", True, True), ("confirmed", None, False)]
-        events = await api.events.wait(api.tenant_id, ActionChanged, 3)
+        events = await api.events.wait(api.tenant_id, ActionChanged, 4)  # the case's follow-up, and these three
         mine = [e["data"] for e in events if e["data"]["action"]["action_id"] == email["action_id"]]
         assert [e["change"] for e in mine] == ["created", "content_changed", "confirmed"]
         assert mine[1]["action"]["content"]["variants"]["fr"]["body"] == "#items_amount_selected"

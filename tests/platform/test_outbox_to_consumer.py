@@ -1,6 +1,7 @@
 """The outbox and the idempotent consumer, against the real broker and database."""
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from shared.testing.infra import Infrastructure
@@ -36,3 +37,22 @@ class TestOutboxToConsumer:
         assert envelope["tenant_id"] == "acme"
         assert envelope["correlation_id"] == "corr-42"
         assert envelope["partitionkey"] == f"acme:{rows[0]['client_id']}"
+
+    async def test_consumer_groups_carry_the_environments_prefix_so_environments_never_share_one(
+        self, infra: Infrastructure, isolation: Isolation
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+        await admin.start()
+
+        async def groups() -> set[str]:
+            return {group_id for group_id, *_ in await admin.list_consumer_groups()}
+
+        try:
+            async with serve_app(app) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+                # The broker lists a group once it has committed a position.
+                assert (await http.post("/ping", json={"client_ids": ["c1"]})).status_code == 200
+                await eventually(groups, until=lambda g: f"{isolation.topic_prefix}probe-recorder" in g)
+            assert "probe-recorder" not in await groups()
+        finally:
+            await admin.close()

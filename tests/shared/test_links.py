@@ -81,6 +81,9 @@ class TestReplyTokens:
         assert (parsed.tenant_id, parsed.link_id) == ("acme", issued.link_id)
         assert parsed.sent_by("Sales@ACME.example")
         assert not parsed.sent_by("someone.else@acme.example")
+        assert not parsed.accepts_sender("someone.else@acme.example")
+        forwarded = verify_reply_token(reply_token(grant(forwarding_allowed=True), KEYS), KEYS, now=NOW)
+        assert forwarded.accepts_sender("someone.else@acme.example")
 
     def test_a_tampered_or_expired_reply_token_is_rejected(self) -> None:
         token = reply_token(grant(), KEYS)

@@ -12,13 +12,22 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.dunning.domain.decisions import StepRecord
 from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.scenarios import Scenario
 from services.dunning.domain.state import ActionState, ClientState, ItemState, RunState, StatusRule
+from shared.platform.mongo import ID_CHUNK, find_by_ids
 
 Session = AsyncClientSession | None
+# A long `$in` is matched element by element against every candidate on SecantusDB (cost ~ ids x docs):
+# lists of ids are asked, and written, in chunks of this size (the platform's, for the same reason).
+IN_CHUNK = ID_CHUNK
+# Indexes earlier versions created on `items` that no query needs any more (dropped on start).
+DUPLICATE_KEY = 11000
+RETIRED_ITEM_INDEXES = ("tenant_id_1_scenario_code_1_due_date_1", "_id_1_version_1_next_step_1_scenario_code_1",
+                        "tenant_id_1_status_code_1")
 
 
 def doc_id(tenant_id: str, key: str) -> str:
@@ -27,6 +36,15 @@ def doc_id(tenant_id: str, key: str) -> str:
 
 def _doc(tenant_id: str, key: str, model: Any) -> dict[str, Any]:
     return {"_id": doc_id(tenant_id, key), "tenant_id": tenant_id, **model.model_dump(mode="python")}
+
+
+def _stored(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: (value.model_dump() if hasattr(value, "model_dump") else value) for name, value in fields.items()}
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start:start + IN_CHUNK])
 
 
 class DunningStore:
@@ -47,16 +65,19 @@ class DunningStore:
         await self.scenarios.create_index([("tenant_id", ASCENDING), ("code", ASCENDING)])
         await self.clients.create_index([("tenant_id", ASCENDING), ("scenario_code", ASCENDING)])
         await self.clients.create_index([("tenant_id", ASCENDING), ("collector.user_id", ASCENDING)])
-        # The scheduler's due query: {tenant_id, scenario_code, next_step, due_date <= day}.
+        existing = await self.items.index_information()
+        for name in RETIRED_ITEM_INDEXES:
+            if name in existing:
+                await self.items.drop_index(name)
+        # Every index of `items` is paid on each item write (the scheduler moves thousands per pass):
+        # keep only the ones queries need. The due query {tenant_id, scenario_code, next_step,
+        # due_date <= day} also serves the dry run's window (one query per step).
         await self.items.create_index([("tenant_id", ASCENDING), ("scenario_code", ASCENDING),
                                        ("next_step", ASCENDING), ("due_date", ASCENDING)])
-        # The dry run's window query: {tenant_id, scenario_code, due_date in [a, b]}.
-        await self.items.create_index([("tenant_id", ASCENDING), ("scenario_code", ASCENDING), ("due_date", ASCENDING)])
         await self.items.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING)])
-        # The scheduler's compare-and-set (move_items): an exact-match lookup, not a scan.
-        await self.items.create_index([("_id", ASCENDING), ("version", ASCENDING), ("next_step", ASCENDING),
-                                       ("scenario_code", ASCENDING)])
-        await self.items.create_index([("tenant_id", ASCENDING), ("status_code", ASCENDING)])
+        # Only items carrying a status are ever looked up by status: the others cost this index nothing.
+        await self.items.create_index([("tenant_id", ASCENDING), ("status_code", ASCENDING)], name="items_with_status",
+                                      partialFilterExpression={"status_code": {"$gt": ""}})
         await self.actions.create_index([("run_state", ASCENDING), ("run_on", ASCENDING)])
         await self.actions.create_index([("tenant_id", ASCENDING), ("run_on", ASCENDING)])
         await self.records.create_index([("tenant_id", ASCENDING), ("client_id", ASCENDING), ("recorded_at", DESCENDING)])
@@ -123,8 +144,8 @@ class DunningStore:
 
     async def clients_by_id(self, tenant_id: str, client_ids: Iterable[str], *, session: Session = None
                             ) -> dict[str, ClientState]:
-        ids = [doc_id(tenant_id, cid) for cid in set(client_ids)]
-        docs = await self.clients.find({"_id": {"$in": ids}}, session=session).to_list()
+        ids = [doc_id(tenant_id, cid) for cid in sorted(set(client_ids))]
+        docs = await find_by_ids(self.clients, ids, session=session, chunk=IN_CHUNK)
         return {doc["client_id"]: ClientState.model_validate(doc) for doc in docs}
 
     async def all_clients(self, tenant_id: str) -> dict[str, ClientState]:
@@ -151,8 +172,8 @@ class DunningStore:
 
     async def items_by_id(self, tenant_id: str, item_ids: Iterable[str], *, session: Session = None
                           ) -> dict[str, ItemState]:
-        ids = [doc_id(tenant_id, iid) for iid in set(item_ids)]
-        docs = await self.items.find({"_id": {"$in": ids}}, session=session).to_list()
+        ids = [doc_id(tenant_id, iid) for iid in sorted(set(item_ids))]
+        docs = await find_by_ids(self.items, ids, session=session, chunk=IN_CHUNK)
         return {doc["item_id"]: ItemState.model_validate(doc) for doc in docs}
 
     async def items_where(self, tenant_id: str, query: dict[str, Any], *, session: Session = None,
@@ -168,9 +189,14 @@ class DunningStore:
         docs = await self.items.find(query, limit=limit).to_list()
         return [ItemState.model_validate(doc) for doc in docs]
 
-    async def items_due_between(self, tenant_id: str, scenario_code: str, first: date, last: date) -> list[ItemState]:
-        query = {"tenant_id": tenant_id, "scenario_code": scenario_code, "due_date": {"$gte": first, "$lte": last}}
-        return [ItemState.model_validate(doc) for doc in await self.items.find(query).to_list()]
+    async def items_due_between(self, tenant_id: str, scenario: Scenario, first: date, last: date) -> list[ItemState]:
+        """Items of the scenario due in [first, last]: one due-index query per position (each step, or none)."""
+        found: list[ItemState] = []
+        for next_step in [step.code for step in scenario.steps] + [None]:
+            query = {"tenant_id": tenant_id, "scenario_code": scenario.code, "next_step": next_step,
+                     "due_date": {"$gte": first, "$lte": last}}
+            found += [ItemState.model_validate(doc) for doc in await self.items.find(query).to_list()]
+        return found
 
     async def save_items(self, tenant_id: str, items: Sequence[ItemState], *, session: Session = None) -> None:
         if items:
@@ -179,32 +205,39 @@ class DunningStore:
                                          for item in items], ordered=False, session=session)
 
     async def update_items(self, tenant_id: str, updates: dict[str, dict[str, Any]], *, session: Session = None) -> None:
-        """Apply `$set` updates; items sharing the same update go in one update_many."""
+        """Apply `$set` updates; items sharing the same update go in update_many (chunked `$in`)."""
         grouped: dict[str, tuple[dict[str, Any], list[str]]] = {}
         for item_id, fields in updates.items():
-            stored = {name: (value.model_dump() if hasattr(value, "model_dump") else value)
-                      for name, value in fields.items()}
-            signature = repr(sorted(stored.items()))
-            grouped.setdefault(signature, (stored, []))[1].append(doc_id(tenant_id, item_id))
-        operations = [UpdateMany({"_id": {"$in": ids}}, {"$set": fields}) for fields, ids in grouped.values()]
+            stored = _stored(fields)
+            grouped.setdefault(repr(sorted(stored.items())), (stored, []))[1].append(doc_id(tenant_id, item_id))
+        operations = [UpdateMany({"_id": {"$in": chunk}}, {"$set": fields})
+                      for fields, ids in grouped.values() for chunk in _chunks(ids)]
         if operations:
             await self.items.bulk_write(operations, ordered=False, session=session)
 
     async def move_items(self, tenant_id: str, moves: Sequence[tuple[ItemState, dict[str, Any]]], *,
                          session: Session = None) -> bool:
-        """Set each item's new position only if it is still as it was read (same version, same next step);
-        False when any was not: the caller aborts its transaction."""
+        """Set each item's new position only if it is still as it was read (same version, same next step,
+        same scenario); False when any was not: the caller aborts its transaction.
+
+        Compare-and-set as a filter: items read in the same state and moved the same way go in one
+        update_many (`_id` in a chunk, plus the expected fields), so a pass of thousands of items is a
+        few hundred statements; the count matched says whether every one was still as read."""
         if not moves:
             return True
-        operations = [
-            UpdateOne({"_id": doc_id(tenant_id, item.item_id), "version": item.version, "next_step": item.next_step,
-                       "scenario_code": item.scenario_code},
-                      {"$set": {name: (value.model_dump() if hasattr(value, "model_dump") else value)
-                                for name, value in fields.items()}})
-            for item, fields in moves
-        ]
+        grouped: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
+        for item, fields in moves:
+            expected = {"version": item.version, "next_step": item.next_step, "scenario_code": item.scenario_code}
+            stored = _stored(fields)
+            key = repr((sorted(expected.items()), sorted(stored.items())))
+            grouped.setdefault(key, (expected, stored, []))[2].append(doc_id(tenant_id, item.item_id))
+        # The update is written as a one-stage pipeline of literals (same effect as `$set`): SecantusDB
+        # then skips the per-document operator diff, the largest single cost of a move there.
+        operations = [UpdateMany({"_id": {"$in": chunk}, **expected},
+                                 [{"$set": {name: {"$literal": value} for name, value in stored.items()}}])
+                      for expected, stored, ids in grouped.values() for chunk in _chunks(ids)]
         result = await self.items.bulk_write(operations, ordered=False, session=session)
-        return result.matched_count == len(operations)
+        return result.matched_count == len(moves)
 
     # -- specific actions --
 
@@ -229,15 +262,24 @@ class DunningStore:
     # -- step records and history --
 
     async def insert_records(self, records: Sequence[StepRecord], *, session: Session = None) -> None:
+        """Insert the records; DuplicateKeyError when one is already there (another runner recorded it)."""
         if records:
             docs = [{"_id": record.record_id, **record.model_dump(mode="python")} for record in records]
-            await self.records.insert_many(docs, ordered=True, session=session)
+            try:
+                await self.records.insert_many(docs, ordered=True, session=session)
+            except BulkWriteError as exc:  # what insert_many raises, whatever the error
+                errors = exc.details.get("writeErrors", [])
+                if errors and all(error.get("code") == DUPLICATE_KEY for error in errors):
+                    raise DuplicateKeyError(errors[0].get("errmsg", "duplicate step record"), DUPLICATE_KEY) from exc
+                raise
 
     async def group_keys_used(self, tenant_id: str, bases: Sequence[str], *, session: Session = None
                               ) -> dict[str, set[str]]:
         """For each (client, step, day) base key, the group keys already recorded that day."""
-        docs = await self.records.find({"tenant_id": tenant_id, "group_base": {"$in": list(bases)}},
-                                       {"group_key": 1, "group_base": 1}, session=session).to_list()
+        docs = []
+        for chunk in _chunks(sorted(set(bases))):
+            docs += await self.records.find({"tenant_id": tenant_id, "group_base": {"$in": chunk}},
+                                            {"group_key": 1, "group_base": 1}, session=session).to_list()
         used: dict[str, set[str]] = {}
         for doc in docs:
             used.setdefault(doc["group_base"], set()).add(doc["group_key"])

@@ -55,7 +55,7 @@ def paused_by(item: ItemState, statuses: dict[str, StatusRule]) -> Suppression |
         kind = (item.held_by_action_type.value.replace("_", "-") if item.held_by_action_type else "action")
         return Suppression(Reason.HELD_BY_ACTION, f"held by {kind} {item.held_by_action_id}")
     rule = statuses.get(item.status_code or "")
-    if rule is not None and rule.takes_out_of_dunning:
+    if rule is not None and rule.takes_out_of_dunning and item.status_code != item.released_with_status:
         reason = _CATEGORY_REASON.get(rule.category, Reason.STATUS_EXCLUDED)
         return Suppression(reason, f"status {rule.code!r} ({rule.category.value}) takes it out of dunning")
     return None
@@ -89,6 +89,9 @@ def apply_snapshot(
         updated = ItemState(**fields, closed=snapshot.closed, scenario_code=scenario.code)
         return rewound(updated, scenario)
     updated = current.model_copy(update={**fields, "closed": snapshot.closed})
+    if current.held_by_action_id and not updated.held_by_action_id:
+        # Released by its action (rules 3 and 4): it re-enters the flow, whatever status the case left on it.
+        updated = updated.model_copy(update={"released_with_status": updated.status_code})
     was_paused = paused_by(current, statuses)
     now_paused = paused_by(updated, statuses)
     if updated.closed:

@@ -77,6 +77,7 @@ class ItemState(State):
     done_on: date | None = None
     next_step: str | None = None
     resumed: Resumption | None = None
+    released_with_status: str | None = None  # the status it had when its action let it go: no longer a pause
 
 
 class RunState(StrEnum):

@@ -80,6 +80,13 @@ class HistoryRepository:
         cursor = cursor.sort([("at", ASCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
         return [from_doc(HistoryEntry, doc) async for doc in cursor]
 
+    async def latest(self, tenant_id: str, action_id: str, kind: str, *, session: Session = None
+                     ) -> HistoryEntry | None:
+        """The action's most recent entry of one kind (e.g. who confirmed it)."""
+        doc = await self.collection.find_one({"tenant_id": tenant_id, "action_id": action_id, "kind": kind},
+                                             sort=[("at", DESCENDING), ("_id", DESCENDING)], session=session)
+        return from_doc(HistoryEntry, doc) if doc else None
+
     async def of_client(self, tenant_id: str, client_id: str, *, skip: int = 0, limit: int = 500
                         ) -> list[HistoryEntry]:
         cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True})
@@ -112,6 +119,12 @@ class QualificationsRepository:
                             "status_after": doc.get("status_code") or before, "comment": doc.get("comment"),
                             "action_id": doc.get("action_id")})
         return history
+
+    async def of_items(self, tenant_id: str, client_id: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The records touching any of these items, oldest first (one query for a page of items)."""
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id,
+                                       "item_ids": {"$in": list(item_ids)}}, {"_id": 0, "tenant_id": 0})
+        return await cursor.sort("at", ASCENDING).to_list()
 
 
 class EmailsRepository:

@@ -13,6 +13,7 @@ from services.followups.adapters.actions import (
 )
 from services.followups.adapters.attachments import AttachmentStore
 from services.followups.adapters.items import ItemsRepository
+from services.followups.adapters.links import LinksRepository, RepliesRepository
 from services.followups.adapters.records import (
     ClientsRepository,
     StatusesRepository,
@@ -35,6 +36,8 @@ class Store:
     qualifications: QualificationsRepository
     emails: EmailsRepository
     attachments: AttachmentStore
+    links: LinksRepository
+    replies: RepliesRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[Any]) -> "Store":
@@ -42,9 +45,9 @@ class Store:
                    statuses=StatusesRepository(db), templates=TemplatesRepository(db), tenants=TenantsRepository(db),
                    actions=ActionsRepository(db), history=HistoryRepository(db),
                    qualifications=QualificationsRepository(db), emails=EmailsRepository(db),
-                   attachments=AttachmentStore(db))
+                   attachments=AttachmentStore(db), links=LinksRepository(db), replies=RepliesRepository(db))
 
     async def ensure_indexes(self) -> None:
         for repository in (self.clients, self.items, self.actions, self.history, self.qualifications, self.emails,
-                           self.attachments):
+                           self.attachments, self.links, self.replies):
             await repository.ensure_indexes()

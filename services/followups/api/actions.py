@@ -174,7 +174,7 @@ async def send_email(action_id: str, body: Email, caller: Collector, deps: Servi
     operation = commands.send_email(draft, EmailPurpose(body.purpose), caller=caller, deps=deps,
                                     request_ids=request_ids)
     await commands.operate(action_id, operation, caller=caller, deps=deps)
-    return {"request_id": request_ids[-1]}
+    return {"request_id": request_ids[0], "request_ids": request_ids}
 
 
 @router.post("/{action_id}/close", summary="Close (a follow-up needs a resolution note); releases its items")

@@ -9,10 +9,11 @@ from services.followups.domain.errors import (
     Invalid,
     NotFound,
     TooLarge,
+    Unavailable,
     UnsupportedType,
 )
 
-STATUS = {NotFound: 404, Conflict: 409, TooLarge: 413, UnsupportedType: 415, Invalid: 422}
+STATUS = {Unavailable: 503, NotFound: 404, Conflict: 409, TooLarge: 413, UnsupportedType: 415, Invalid: 422}
 
 
 def add_error_handlers(app: FastAPI) -> None:

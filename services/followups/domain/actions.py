@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.actions import ActionChange, ActionChanged
 from shared.contracts.values import (
+    SYSTEM,
     ActionContent,
     ActionSnapshot,
     ActionState,
@@ -223,6 +224,17 @@ def close(action: Action, *, resolution_note: str | None, actor: Actor, now: dat
                     text=resolution_note)
 
 
+def execute(action: Action, *, executed_version: int, email_request_id: str | None, confirmed_by: str | None,
+            reason: str, now: datetime) -> Changed:
+    """An automatic action went out on its date (dunning ran it): it is done and holds its items no more."""
+    action.require_open()
+    return _changed(action, ActionChange.EXECUTED, EntryKind.EXECUTED, actor=SYSTEM, now=now,
+                    update={"state": ActionState.DONE, "closed_at": now}, before={"state": action.state},
+                    after={"state": ActionState.DONE}, client_level=True, text=reason,
+                    data={"scheduled_for": action.scheduled_for.isoformat(), "executed_version": executed_version,
+                          "email_request_id": email_request_id, "confirmed_by": confirmed_by})
+
+
 def delete(action: Action, *, reason: str, actor: Actor, now: datetime, automatic: bool = False) -> Changed:
     """Deleted by hand, or by the system when all its items closed (rule 7)."""
     action.require_open()
@@ -234,8 +246,9 @@ def delete(action: Action, *, reason: str, actor: Actor, now: datetime, automati
 
 def note(action: Action, kind: EntryKind, *, actor: Actor, now: datetime, text: str | None = None,
          data: dict[str, Any] | None = None, before: dict[str, Any] | None = None,
-         after: dict[str, Any] | None = None) -> HistoryEntry:
+         after: dict[str, Any] | None = None, client_level: bool = False) -> HistoryEntry:
     """A history entry that does not change the action's snapshot (comment, attachment, email, reply)."""
     return HistoryEntry(client_id=action.client_id, action_id=action.action_id, kind=kind, at=now, actor=actor,
-                        text=text, data=data or {}, before=_jsonable(before or {}), after=_jsonable(after or {}))
+                        text=text, data=data or {}, before=_jsonable(before or {}), after=_jsonable(after or {}),
+                        client_level=client_level)
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.contracts.email import (
+    AttachmentRef,
     EmailPurpose,
     EmailRequested,
     RenderAction,
@@ -20,9 +21,18 @@ from shared.contracts.email import (
     RenderContext,
     RenderItem,
 )
-from shared.contracts.values import EmailAddress, ItemSnapshot, LanguageCode, Recipient, TemplateVariant, UserRef
+from shared.contracts.values import (
+    EmailAddress,
+    Identifier,
+    ItemSnapshot,
+    LanguageCode,
+    Recipient,
+    TemplateVariant,
+    UserRef,
+)
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid, listed
+from services.followups.domain.links import LinkOptions
 from services.followups.domain.parties import Client, TenantSettings
 from services.followups.domain.statuses import ItemStatus
 from services.followups.domain.templates import ActionTemplate, Audience, check_variants
@@ -40,6 +50,10 @@ class EmailDraft(BaseModel):
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
     body: Annotated[str, StringConstraints(min_length=1, max_length=50_000)] | None = None
     language: LanguageCode | None = Field(None, description="Defaults to the client's language")
+    link: LinkOptions | None = Field(None, description="Internal interactive email: what the link lets the "
+                                                       "colleague do (defaults apply when left out)")
+    attachment_ids: list[Identifier] = Field(default_factory=list, max_length=20,
+                                             description="Documents of the action to attach (fetched by the mailer)")
 
     @model_validator(mode="after")
     def _one_source(self) -> "EmailDraft":
@@ -70,11 +84,27 @@ def variants_of(draft: EmailDraft, template: ActionTemplate | None, *, purpose: 
     return variants
 
 
+def with_link(variants: dict[str, TemplateVariant]) -> dict[str, TemplateVariant]:
+    """An interactive email always shows its link: `#link_url` is added to a body that does not use it."""
+    return {language: variant if "link_url" in variant.body else
+            TemplateVariant(subject=variant.subject, body=f"{variant.body.rstrip()}\n\n#link_url")
+            for language, variant in variants.items()}
+
+
+def check_client_email(draft: EmailDraft) -> None:
+    """Customer emails stay separate (rule 9): no interactive link, hence no reply token either."""
+    if draft.link is not None:
+        raise Invalid("an email to the client carries no interactive link", code="link_for_client")
+
+
 def check_internal_recipients(recipients: Sequence[Recipient], *, users: Sequence[str], settings: TenantSettings,
-                              client: Client) -> None:
+                              client: Client, cc: Sequence[Recipient] = ()) -> None:
     """Rule 9: an internal interactive email goes to colleagues only, never to a client's contact."""
     if not recipients:
         raise Invalid("an internal email needs at least one colleague in `to`", code="recipients_required")
+    if cc:
+        raise Invalid("each colleague gets a link of their own: put every colleague in `to`, none in `cc`",
+                      code="cc_on_interactive")
     known = {address.lower() for address in users}
     domains = set(settings.internal_domains) | {address.rsplit("@", 1)[1] for address in known}
     contacts = {c.email.lower() for c in client.contacts if c.email}
@@ -98,7 +128,8 @@ def client_recipients(draft: EmailDraft, client: Client) -> list[Recipient]:
 
 def render_context(*, client: Client, items: Sequence[ItemSnapshot], statuses: Mapping[str, ItemStatus],
                    settings: TenantSettings, tenant_id: str, collector: UserRef | None, action: Action | None,
-                   contact: Recipient | None, language: str, today: date) -> RenderContext:
+                   contact: Recipient | None, language: str, today: date, link_url: str | None = None
+                   ) -> RenderContext:
     company = settings.company
     return RenderContext(
         company=RenderCompany(name=company.name if company else tenant_id, email=company.email if company else None,
@@ -111,7 +142,7 @@ def render_context(*, client: Client, items: Sequence[ItemSnapshot], statuses: M
         action=RenderAction(action_id=action.action_id, name=action.name, type=action.type,
                             scheduled_for=action.scheduled_for, owner=action.owner) if action else None,
         items=[_render_item(item, statuses, language) for item in items],
-        link_url=None,  # the signed link of an interactive email comes with issue 6
+        link_url=link_url,
         as_of=today,
     )
 
@@ -126,10 +157,11 @@ def _render_item(item: ItemSnapshot, statuses: Mapping[str, ItemStatus], languag
 def email_requested(*, request_id: str, client: Client, action: Action | None, purpose: EmailPurpose,
                     to: list[Recipient], cc: list[Recipient], reply_to: EmailAddress | None,
                     template_id: str | None, variants: dict[str, TemplateVariant], language: str,
-                    default_language: str, context: RenderContext) -> EmailRequested:
+                    default_language: str, context: RenderContext,
+                    attachments: Sequence[AttachmentRef] = ()) -> EmailRequested:
     return EmailRequested(
         request_id=request_id, idempotency_key=request_id, client_id=client.client_id,
         action_id=action.action_id if action else None, purpose=purpose, automatic=False, to=to, cc=cc,
         reply_to=reply_to, template_id=template_id, variants=variants, language=language,
-        default_language=default_language, context=context,
+        default_language=default_language, context=context, attachments=list(attachments),
     )

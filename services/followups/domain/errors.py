@@ -54,6 +54,17 @@ class TooLarge(FollowupsError):
         super().__init__(f"{what} is larger than the limit of {limit} bytes", limit=limit)
 
 
+class Unavailable(FollowupsError):
+    """The service is not set up for this (a missing setting): not the caller's fault."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code  # type: ignore[misc]
+
+
 class UnsupportedType(FollowupsError):
     code = "unsupported_type"
 

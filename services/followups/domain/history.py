@@ -30,7 +30,13 @@ class EntryKind(StrEnum):
     EMAIL_REQUESTED = "email_requested"
     EMAIL_DELIVERED = "email_delivered"
     EMAIL_FAILED = "email_failed"
-    REPLY_RECEIVED = "reply_received"
+    REPLY_RECEIVED = "reply_received"  # an automatic reply (out of office…): not a comment
+    REPLY_REFUSED = "reply_refused"  # a reply through a revoked link, or to a closed action: nothing attached
+    RESCHEDULE_PROPOSED = "reschedule_proposed"  # an out-of-office reply names a return date after the action's
+    CONTACT_BOUNCED = "contact_bounced"  # client level: a hard bounce flagged a contact's address
+    EXECUTED = "executed"  # an automatic action went out on its date (run by dunning): the action is done
+    EXECUTION_SKIPPED = "execution_skipped"  # its date came but it could not go out: the reason says why
+    EXECUTION_IGNORED = "execution_ignored"  # it went out for a date or state the action no longer has
     CLOSED = "closed"
     DELETED = "deleted"
     DUNNING_STEP = "dunning_step"

@@ -36,6 +36,10 @@ class TenantSettings(BaseModel):
         default_factory=list,
         description="Email domains of colleagues; internal interactive emails go to these (and to users) only",
     )
+    reply_forwarding_allowed: bool = Field(
+        False, description="A reply to an interactive email from another address than the colleague's is accepted")
+    reschedule_on_out_of_office: bool = Field(
+        False, description="An out-of-office reply with a return date reschedules the action (else: proposes it)")
 
 
 class UserInput(BaseModel):
@@ -116,9 +120,18 @@ class Client(ClientInput):
 
 
 def merge_client(existing: Client | None, incoming: ClientInput, *, now: datetime) -> Client | None:
-    """The client after an upsert, or None when nothing changed (re-importing changes nothing)."""
+    """The client after an upsert, or None when nothing changed (re-importing changes nothing). A contact
+    flagged `bounced` stays flagged while the ERP sends it with the same address."""
+    if existing is not None:
+        incoming = incoming.model_copy(update={"contacts": _keep_bounced(existing.contacts, incoming.contacts)})
     fields = incoming.model_dump(exclude={"client_id"})
     if existing is not None and existing.model_dump(include=set(fields)) == fields:
         return None
     version = existing.version + 1 if existing else 1
     return Client(**fields, client_id=incoming.key, version=version, changed_at=now)
+
+
+def _keep_bounced(known: list[Contact], incoming: list[Contact]) -> list[Contact]:
+    bounced = {(c.contact_id, (c.email or "").lower()) for c in known if c.bounced}
+    return [c.model_copy(update={"bounced": True}) if (c.contact_id, (c.email or "").lower()) in bounced else c
+            for c in incoming]

@@ -177,8 +177,9 @@ def send_email(draft: EmailDraft, purpose: EmailPurpose, *, caller: Caller, deps
         client = await client_for(caller.tenant_id, action.client_id, deps=deps, session=tx.session)
         items = list((await deps.store.items.select(caller.tenant_id, client.client_id, action.item_ids,
                                                     session=tx.session)).values())
-        request_ids.append(await request_email(draft, purpose=purpose, client=client, items=items, action=action,
-                                               changes=changes, caller=caller, deps=deps, tx=tx))
+        # A retried transaction runs this again: keep the ids of the attempt that commits, not of every attempt.
+        request_ids[:] = await request_email(draft, purpose=purpose, client=client, items=items, action=action,
+                                             changes=changes, caller=caller, deps=deps, tx=tx)
     return run
 
 

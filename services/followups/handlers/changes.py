@@ -19,6 +19,7 @@ from services.followups.domain import actions as act
 from services.followups.domain import items as rules
 from services.followups.domain.actions import Action, Changed
 from services.followups.domain.history import EntryKind, HistoryEntry
+from services.followups.domain.links import LinkRecord
 from services.followups.domain.statuses import ItemStatus
 from services.followups.handlers.context import new_id
 
@@ -36,6 +37,7 @@ class Changes:
         self.entries: list[HistoryEntry] = []
         self.qualifications: list[dict[str, Any]] = []
         self.emails: list[dict[str, Any]] = []
+        self.links: list[LinkRecord] = []
 
     # -- items --
 
@@ -152,3 +154,4 @@ class Changes:
         for record in self.qualifications:
             await store.qualifications.add(tenant, record, session=session)
         await store.emails.add(tenant, self.emails, session=session)
+        await store.links.add(tenant, self.links, session=session)

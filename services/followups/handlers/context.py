@@ -8,12 +8,13 @@ from pydantic import TypeAdapter, ValidationError
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from shared.contracts.values import Actor, ActorKind, EmailAddress, UserRef
+from shared.links import LinkKeys
 from shared.platform.clock import Clock
 from services.followups.adapters.events import UnitOfWork
 from services.followups.adapters.store import Store
 from services.followups.config import FollowupsSettings
 from services.followups.domain.actions import Action
-from services.followups.domain.errors import Invalid, NotFound
+from services.followups.domain.errors import Invalid, NotFound, Unavailable
 from services.followups.domain.parties import Client
 from services.followups.domain.statuses import ItemStatus
 
@@ -54,6 +55,14 @@ class Deps:
     uow: UnitOfWork
     clock: Clock
     settings: FollowupsSettings
+    link_keys: LinkKeys | None = None  # None when ARF_LINK_KEYS is unset: no interactive links then
+
+
+def link_keys_of(deps: Deps) -> LinkKeys:
+    if deps.link_keys is None:
+        raise Unavailable("interactive links are not configured on this service (ARF_LINK_KEYS)",
+                          code="links_not_configured")
+    return deps.link_keys
 
 
 def new_id() -> str:

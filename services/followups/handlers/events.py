@@ -1,5 +1,6 @@
-"""Events from the other services, into the histories: what the mailer did with our emails and the replies
-colleagues sent (action history), and what dunning did for a client (client history).
+"""Events from the other services, into the histories: what the mailer did with our emails (action history; a
+hard bounce on a client's contact flags the contact), and what dunning did for a client (client history).
+Colleagues' replies are in replies.py.
 
 Each runs in the transaction that records the event id as handled, so a redelivery adds nothing twice.
 An event about an action or client this tenant does not have is skipped: there is nothing to record.
@@ -10,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts.dunning import DunningStepRecorded
-from shared.contracts.email import EmailDelivered, EmailFailed, ReplyReceived
-from shared.contracts.values import SYSTEM, Actor, ActorKind
+from shared.contracts.email import EmailDelivered, EmailFailed
+from shared.contracts.values import SYSTEM, Actor
 from shared.platform.consumer import EventContext
 from services.followups.domain import actions as act
 from services.followups.domain.history import EntryKind, HistoryEntry
-from services.followups.handlers.context import Deps
+from services.followups.domain.inbound import flag_bounced, is_hard_bounce
+from services.followups.handlers.context import Deps, user_refs
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,11 @@ async def on_email_delivered(event: EmailDelivered, ctx: EventContext, *, deps: 
 
 
 async def on_email_failed(event: EmailFailed, ctx: EventContext, *, deps: Deps) -> None:
-    data = {"request_id": event.request_id, "purpose": event.purpose.value, "recipients": event.recipients,
-            "kind": event.kind.value, "reason": event.reason, "smtp_code": event.smtp_code}
+    data: dict[str, Any] = {"request_id": event.request_id, "purpose": event.purpose.value,
+                            "recipients": event.recipients, "kind": event.kind.value, "reason": event.reason,
+                            "smtp_code": event.smtp_code}
+    if is_hard_bounce(event):
+        data |= await _flag_bounced_contacts(event, ctx, deps=deps)
     await _email_outcome(ctx, deps=deps, request_id=event.request_id, action_id=event.action_id,
                          client_id=event.client_id, kind=EntryKind.EMAIL_FAILED, at=event.failed_at, data=data)
 
@@ -44,14 +49,34 @@ async def _email_outcome(ctx: EventContext, *, deps: Deps, request_id: str, acti
                   data=data)
 
 
-async def on_reply_received(event: ReplyReceived, ctx: EventContext, *, deps: Deps) -> None:
-    """A colleague's answer to an internal interactive email, attributed to their address."""
-    actor = Actor(kind=ActorKind.COLLEAGUE, email=event.from_email)
-    data = {"reply_id": event.reply_id, "kind": event.kind.value,
-            "attachments": [ref.model_dump(mode="json") for ref in event.attachments],
-            "return_date": event.return_date.isoformat() if event.return_date else None}
-    await _record(ctx, deps=deps, action_id=event.action_id, client_id=event.client_id,
-                  kind=EntryKind.REPLY_RECEIVED, at=event.received_at, actor=actor, data=data, text=event.text)
+async def _flag_bounced_contacts(event: EmailFailed, ctx: EventContext, *, deps: Deps) -> dict[str, Any]:
+    """A hard bounce on a client's contact flags it (ClientUpserted, client history), saying whether the client
+    has another contact with an address to write to."""
+    tenant, store = ctx.envelope.tenant_id, deps.store
+    client = await store.clients.get(tenant, event.client_id, session=ctx.session)
+    if client is None:
+        return {}
+    flagged, usable = flag_bounced(client, event.recipients, now=event.failed_at)
+    bounced = [c.email for c in client.contacts if c.email and c.email.lower() in {r.lower() for r in event.recipients}]
+    if not bounced:
+        return {}
+    found = {"bounced_contacts": bounced, "other_contacts": usable}
+    if flagged is None:
+        return found  # flagged before: nothing new to publish
+    await store.clients.save_all(tenant, [flagged], created=set(), session=ctx.session)
+    people = await user_refs(tenant, [p for p in (flagged.collector_id, flagged.sales_manager_id) if p], deps=deps,
+                             session=ctx.session)
+    await ctx.stage(flagged.upserted_event(collector=people.get(flagged.collector_id or ""),
+                                           sales_manager=people.get(flagged.sales_manager_id or "")),
+                    key_id=flagged.client_id)
+    text = (f"{', '.join(bounced)} bounced: the contact is flagged; "
+            + (f"other contact(s) with an address: {', '.join(usable)}" if usable
+               else "the client has no other contact with an address"))
+    await store.history.add(tenant, [HistoryEntry(
+        client_id=client.client_id, client_level=True, kind=EntryKind.CONTACT_BOUNCED, at=event.failed_at,
+        actor=SYSTEM, text=text, data={**found, "request_id": event.request_id, "reason": event.reason})],
+        session=ctx.session)
+    return found
 
 
 async def on_dunning_step(event: DunningStepRecorded, ctx: EventContext, *, deps: Deps) -> None:

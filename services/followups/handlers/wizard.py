@@ -53,7 +53,7 @@ async def change_status(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dic
         for draft, purpose in ((cmd.client_email, EmailPurpose.CLIENT),
                                (cmd.internal_email, EmailPurpose.INTERNAL_INTERACTIVE)):
             if draft is not None:
-                emails.append(await request_email(draft, purpose=purpose, client=client, items=current,
+                emails.extend(await request_email(draft, purpose=purpose, client=client, items=current,
                                                   action=action, changes=changes, caller=caller, deps=deps, tx=tx))
         await changes.save(deps.store, tx.session)
         return {"client_id": client.client_id, "item_count": len(ids), "status_code": cmd.status_code,

@@ -1,0 +1,105 @@
+"""How the scheduler moves items: compare-and-set on the state each item was read in, written a chunk of
+items per statement; and the `items` collection keeps only the indexes its queries need (every index is
+paid again on each of the thousands of item writes of a pass)."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from services.dunning.adapters.store import IN_CHUNK, DunningStore, doc_id
+from services.dunning.domain.state import ItemState
+from shared.contracts.receivables import ItemsUpserted
+from shared.platform.mongo import run_in_transaction
+from tests.dunning.builders import DUE, client_event, snapshot
+from tests.dunning.harness import Dunning
+
+MOVED = {"done_step": "courtesy", "done_offset": -5, "done_on": date(2026, 2, 24), "next_step": "first-reminder",
+         "resumed": None}
+
+
+class NotAsRead(Exception):
+    pass
+
+
+async def move(dunning: Dunning, read: dict[str, ItemState], item_ids: list[str]) -> None:
+    """Move the items as read, all in one transaction; NotAsRead (and nothing written) if any changed."""
+    store: DunningStore = dunning.app.state.dunning.store
+
+    async def work(session: AsyncClientSession) -> None:
+        if not await store.move_items(dunning.tenant, [(read[i], MOVED) for i in item_ids], session=session):
+            raise NotAsRead()
+
+    await run_in_transaction(dunning.app.state.dunning.scheduler.mongo, work)
+
+
+class TestCompareAndSet:
+    async def test_a_move_of_many_items_is_written_only_if_every_item_is_still_as_it_was_read(
+        self, dunning: Dunning
+    ) -> None:
+        # More items than one statement takes, read in two different versions: several chunks per state.
+        ids = [f"i{n:03d}" for n in range(2 * IN_CHUNK + 20)]
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[
+            snapshot(item_id, version=1 + n % 2) for n, item_id in enumerate(ids)]))
+        await dunning.settle()
+        store: DunningStore = dunning.app.state.dunning.store
+        read = await store.items_by_id(dunning.tenant, ids)
+        changed = ids[IN_CHUNK + 3]  # in the middle of the second chunk
+        await dunning.db.items.update_one({"_id": doc_id(dunning.tenant, changed)},
+                                          {"$set": {"version": read[changed].version + 1}})
+        with pytest.raises(NotAsRead):
+            await move(dunning, read, ids)
+        positions = {doc["item_id"]: doc["next_step"] for doc in await dunning.db.items.find(
+            {"tenant_id": dunning.tenant}).to_list()}
+        assert set(positions.values()) == {"courtesy"}  # the transaction wrote nothing
+
+        await move(dunning, await store.items_by_id(dunning.tenant, ids), ids)  # read again: as stored now
+        stored = await dunning.db.items.find({"tenant_id": dunning.tenant}).to_list()
+        assert len(stored) == len(ids)
+        assert all((d["next_step"], d["done_step"], d["done_offset"], d["done_on"]) ==
+                   ("first-reminder", "courtesy", -5, "2026-02-24") for d in stored)
+        assert {d["item_id"]: d["version"] for d in stored}[changed] == read[changed].version + 1
+
+
+class TestStepRecords:
+    async def test_a_record_already_there_is_reported_as_a_duplicate_so_the_batch_is_dropped(
+        self, dunning: Dunning
+    ) -> None:
+        """What a second runner meets when another recorded the same group first (the scheduler counts it
+        a conflict and sends nothing): insert_many's bulk error surfaces as DuplicateKeyError."""
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[snapshot("a", version=1)]))
+        await dunning.settle()
+        await dunning.run(DUE)
+        store: DunningStore = dunning.app.state.dunning.store
+        [record] = await store.records_of_client(dunning.tenant, "c1", limit=10)
+        with pytest.raises(DuplicateKeyError):
+            await store.insert_records([record])
+        assert len(await dunning.records()) == 1
+
+
+class TestIndexes:
+    async def test_items_keep_only_the_indexes_queries_need_and_retired_ones_are_dropped(
+        self, dunning: Dunning
+    ) -> None:
+        db = dunning.db.client[f"dunning_indexes_{uuid.uuid4().hex[:8]}"]
+        try:
+            # What an earlier version created: a window index, a compare-and-set index, a full status index.
+            await db.items.create_index([("tenant_id", 1), ("scenario_code", 1), ("due_date", 1)])
+            await db.items.create_index([("_id", 1), ("version", 1), ("next_step", 1), ("scenario_code", 1)])
+            await db.items.create_index([("tenant_id", 1), ("status_code", 1)])
+            await DunningStore(db).ensure_indexes()
+            await DunningStore(db).ensure_indexes()  # a restart changes nothing
+            indexes: dict[str, Any] = await db.items.index_information()
+            assert {name: [field for field, _ in spec["key"]] for name, spec in indexes.items()} == {
+                "_id_": ["_id"],
+                "tenant_id_1_scenario_code_1_next_step_1_due_date_1": [
+                    "tenant_id", "scenario_code", "next_step", "due_date"],
+                "tenant_id_1_client_id_1": ["tenant_id", "client_id"],
+                "items_with_status": ["tenant_id", "status_code"],
+            }
+            assert indexes["items_with_status"]["partialFilterExpression"] == {"status_code": {"$gt": ""}}
+        finally:
+            await dunning.db.client.drop_database(db.name)
