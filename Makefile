@@ -29,7 +29,7 @@ test-unit: install
 benchmarks: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-## Re-publish a dead-letter topic to its original topic: make replay-dlq TOPIC=arf.items.dlq GROUP=indicators.items
+## Re-publish a dead-letter topic to its original topic: make replay-dlq TOPIC=arf.items.dlq GROUP=indicators.changes
 replay-dlq: install
 	$(BIN)/python -m shared.platform.dlq replay --topic $(TOPIC) --group $(GROUP)
 

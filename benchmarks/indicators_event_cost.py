@@ -1,12 +1,15 @@
 """Median cost of applying one event, with a small and a large portfolio in the tenant.
 
     .venv/bin/python benchmarks/indicators_event_cost.py [--sizes 10000,1000000] [--events 300]
+        [--batch 200] [--batches 15]
 
 For each size, a fresh database gets a tenant of that many items (bulk-loaded straight into the
 service's collections, with consistent aggregates), then status-change events of one item each go
 through the service's real consumer path (envelope decoding, processed-event record, transaction,
 reads by id, $inc on the aggregates, history append): the median and p90 per event are printed
 next to the smallest portfolio's, measured in the same run. The ratio should be close to 1.
+Then the same events in batches of `--batch` (one transaction each, as the batched consumer reads
+them): the median cost per event of a batch, per size.
 Uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL when set, else starts the local default processes.
 """
 
@@ -31,11 +34,11 @@ from services.indicators.adapters.mongo import (  # noqa: E402
     CLIENTS,
     STATUSES,
     MongoIndicatorStore,
-    aggregate_update,
+    aggregate_updates,
     doc_id,
 )
 from services.indicators.adapters.history import MongoHistory  # noqa: E402
-from services.indicators.app import consumer_group, wire  # noqa: E402
+from services.indicators.app import CHANGES, wire  # noqa: E402
 from services.indicators.config import IndicatorsSettings  # noqa: E402
 from services.indicators.domain.facts import ClientFacts, StatusFacts, count_item  # noqa: E402
 from services.indicators.domain.figures import AggregateKey, Figures, accumulate, contribution  # noqa: E402
@@ -43,7 +46,6 @@ from services.indicators.domain.history import EventRef  # noqa: E402
 from services.indicators.ports import Stamp  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.receivables import ItemStatusChanged  # noqa: E402
-from shared.contracts.topics import Stream  # noqa: E402
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory  # noqa: E402
 from shared.platform.inbox import ProcessedEvents  # noqa: E402
 from shared.platform.kafka import RawRecord  # noqa: E402
@@ -106,7 +108,8 @@ async def load_portfolio(db: Any, size: int) -> None:
         rate = done / (time.perf_counter() - started)
         print(f"  loaded {done:>9,} items ({rate:,.0f}/s)", end="\r", flush=True)
     print()
-    updates: list[UpdateOne] = [aggregate_update(TENANT, key, figures, stamp) for key, figures in totals.items()]
+    updates: list[UpdateOne] = [update for key, figures in totals.items() for update in aggregate_updates(
+        TENANT, key, figures, at=stamp.at, event_time=stamp.event.event_time)]
     for start in range(0, len(updates), BATCH):
         await db[AGGREGATES].bulk_write(updates[start:start + BATCH], ordered=False)
 
@@ -124,6 +127,7 @@ class Portfolio:
         self.rng = random.Random(size)
         self.sent = 0
         self.costs: list[float] = []
+        self.batch_costs: list[float] = []
 
     async def open(self) -> None:
         await self.runtime.open()
@@ -134,11 +138,12 @@ class Portfolio:
         await ProcessedEvents(db, ttl=timedelta(days=14)).ensure_indexes()
         print(f"portfolio of {self.size:,} items:")
         await load_portfolio(db, self.size)
-        self.router = next(r for r in self.runtime.routers if r.consumer == consumer_group(Stream.ITEM_STATUSES))
+        self.router = next(r for r in self.runtime.routers if r.consumer == CHANGES)
 
-    async def apply_one(self) -> float:
+    def record(self) -> RawRecord:
         """One status change of one random item (to a dispute held by a follow-up, or to a promise)."""
         n, offset = self.rng.randrange(self.size), self.sent
+        self.sent += 1
         code = "price_dispute" if offset % 2 == 0 else "promise_to_pay"
         held: dict[str, Any] = {}
         if code == "price_dispute":
@@ -146,19 +151,28 @@ class Portfolio:
         event = ItemStatusChanged(client_id=f"c{n // ITEMS_PER_CLIENT}", status_code=code, items=[
             snapshot(n, version=2 + offset, status_code=code, status_since=NOW, **held)])
         envelope = Envelope.wrap(event, tenant_id=TENANT, key_id=event.client_id, source="/benchmarks")
-        record = RawRecord(topic="arf.item-statuses", partition=0, offset=offset, key=envelope.partitionkey.encode(),
-                           value=envelope.model_dump_json().encode(), headers=envelope.kafka_headers())
+        return RawRecord(topic="arf.item-statuses", partition=0, offset=offset, key=envelope.partitionkey.encode(),
+                         value=envelope.model_dump_json().encode(), headers=envelope.kafka_headers())
+
+    async def apply_one(self) -> float:
+        record = self.record()
         started = time.perf_counter()
         await self.router.consume(record)
-        self.sent += 1
         return time.perf_counter() - started
+
+    async def apply_batch(self, size: int) -> float:
+        """A batch of `size` such events in one transaction (the batched consumer); cost per event."""
+        records = [self.record() for _ in range(size)]
+        started = time.perf_counter()
+        await self.router.consume_batch(records)
+        return (time.perf_counter() - started) / size
 
     async def close(self) -> None:
         await self.runtime.mongo.drop_database(self.settings.mongodb_database)  # type: ignore[union-attr]
         await self.runtime.mongo.close()  # type: ignore[union-attr]
 
 
-async def main(sizes: list[int], events: int) -> None:
+async def main(sizes: list[int], events: int, batch: int, batches: int) -> None:
     with infrastructure() as infra:
         print(f"infrastructure: {infra.kind} (Kafka {infra.kafka_bootstrap_servers}, MongoDB {infra.mongodb_url})")
         portfolios = [Portfolio(infra, size) for size in sizes]
@@ -172,6 +186,11 @@ async def main(sizes: list[int], events: int) -> None:
                     cost = await portfolio.apply_one()
                     if round_ >= warm_up:
                         portfolio.costs.append(cost)
+            for round_ in range(batches + 1):
+                for portfolio in portfolios:
+                    cost = await portfolio.apply_batch(batch)
+                    if round_ >= 1:
+                        portfolio.batch_costs.append(cost)
         finally:
             for portfolio in portfolios:
                 await portfolio.close()
@@ -182,11 +201,21 @@ async def main(sizes: list[int], events: int) -> None:
     for portfolio in portfolios:
         median, p90 = statistics.median(portfolio.costs), statistics.quantiles(portfolio.costs, n=10)[-1]
         print(f"{portfolio.size:>16,} {median * 1000:>10.2f} {p90 * 1000:>8.2f} {median / baseline:>11.2f}x")
+    if batches:
+        baseline = statistics.median(portfolios[0].batch_costs)
+        print(f"\nthe same events in batches of {batch} (one transaction each), {batches} batches per size:")
+        print(f"{'items in tenant':>16} {'ms/event':>10} {'ms/batch':>10} {'vs baseline':>12}")
+        for portfolio in portfolios:
+            median = statistics.median(portfolio.batch_costs)
+            print(f"{portfolio.size:>16,} {median * 1000:>10.2f} {median * batch * 1000:>10.0f} "
+                  f"{median / baseline:>11.2f}x")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,1000000", help="Comma-separated portfolio sizes (first = baseline)")
-    parser.add_argument("--events", type=int, default=300, help="Events measured per size")
+    parser.add_argument("--events", type=int, default=300, help="Events measured per size, one at a time")
+    parser.add_argument("--batch", type=int, default=200, help="Events per batch")
+    parser.add_argument("--batches", type=int, default=15, help="Batches measured per size (0: none)")
     args = parser.parse_args()
-    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.events))
+    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.events, args.batch, args.batches))

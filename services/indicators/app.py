@@ -34,11 +34,16 @@ from shared.platform.settings import load_settings
 
 TITLE = "AR Follow-ups — indicators"
 CONSUMER = "indicators"
+CHANGES = f"{CONSUMER}.changes"
+# These recount many items in transactions of their own: each stream has a group of its own, so a
+# long recount never holds up the item and action events.
+RECOUNTING = frozenset({Stream.CLIENTS, Stream.STATUS_DEFINITIONS})
 
 
 def consumer_group(stream: Stream) -> str:
-    """The consumer group reading one stream, e.g. `indicators.items` (for `make replay-dlq GROUP=…`)."""
-    return f"{CONSUMER}.{stream.value}"
+    """The consumer group reading a stream (for `make replay-dlq GROUP=…`): `indicators.changes` for
+    the item and action streams, `indicators.<stream>` for clients and status definitions."""
+    return f"{CONSUMER}.{stream.value}" if stream in RECOUNTING else CHANGES
 
 
 def create_app(settings: IndicatorsSettings | None = None, *, clock: Clock | None = None,
@@ -71,17 +76,20 @@ async def wire(runtime: ServiceRuntime, app: FastAPI, *, settings: IndicatorsSet
         (ItemsDetached, partial(handlers.on_items_detached, **applying), True),
         (ItemsReattached, partial(handlers.on_items_reattached, **applying), True),
         (ActionChanged, partial(handlers.on_action_changed, **applying), True),
-        # These two recount many items in small transactions of their own; versions make them idempotent.
+        # These two recount in transactions of their own (groups of their own); versions make them idempotent.
         (ClientUpserted, partial(handlers.on_client_upserted, **recounting), False),
         (ItemStatusDefined, partial(handlers.on_status_defined, **recounting), False),
     ]
-    # One consumer group per stream: members of one group subscribed to different topics rebalance
-    # each other at every join (20 s to start with six topics); per stream, each group stands alone.
+    # Item and action events are applied in batches (one transaction, a fixed number of round trips)
+    # by ONE group (one member subscribed to their four topics): the aggregates have a single writer,
+    # where four groups' long batch transactions on the same tenant aggregate kept conflicting.
     routers: dict[str, EventRouter] = {}
     for payload_cls, handler, transactional in routes:
         group = consumer_group(payload_cls.stream)
-        router = routers.get(group) or routers.setdefault(group, runtime.event_router(group))
-        router.on(payload_cls, handler, transactional=transactional)
+        if group not in routers:
+            batch_size = settings.indicators_batch_size if transactional else 1
+            routers[group] = runtime.event_router(group, batch_size=batch_size)
+        routers[group].on(payload_cls, handler, transactional=transactional)
 
     if background:
         leases = runtime.db["leases"]

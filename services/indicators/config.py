@@ -10,6 +10,9 @@ class IndicatorsSettings(PlatformSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     http_port: int = Field(8004, ge=1, le=65535, description="Port of the API, health and metrics")
+    indicators_batch_size: int = Field(
+        200, ge=1, le=1000,
+        description="Item and action events read and applied together in one transaction (1: one by one)")
     indicators_recount_chunk: int = Field(
         200, ge=1, le=500, description="Items recounted per transaction when a client or a status definition changes")
     indicators_settle_interval_s: float = Field(

@@ -3,6 +3,8 @@
 Item events carry full snapshots with a per-item version: a snapshot older than (or as old as) the
 one held changes nothing, so redeliveries and events arriving out of order across topics are
 harmless. Every change is applied as a difference, O(items in the event), never O(portfolio).
+Item and action events are staged in their transaction and applied with the rest of their batch
+(`batching`): a batch of events costs a fixed number of round trips.
 A change of a client's attribution or of a status definition recounts only the items concerned,
 in small transactions, while the stream goes on.
 """
@@ -19,8 +21,9 @@ from services.indicators.domain.facts import (
     count_action,
     count_item,
 )
+from services.indicators.batching import in_transaction
 from services.indicators.domain.history import EventRef
-from services.indicators.ports import Change, HeldItem, IndicatorStore, Session, Stamp, Transact
+from services.indicators.ports import Change, Counting, HeldItem, IndicatorStore, Keys, Session, Stamp, Transact
 from shared.contracts.actions import ActionChanged
 from shared.contracts.receivables import (
     ClientUpserted,
@@ -67,29 +70,42 @@ async def on_items_reattached(event: ItemsReattached, ctx: EventContext, *, stor
 async def apply_item_snapshots(snapshots: Sequence[ItemSnapshot], ctx: EventContext, *, store: IndicatorStore,
                                clock: Clock) -> None:
     """Apply the snapshots newer than those held, inside the event's transaction."""
-    tenant_id = ctx.envelope.tenant_id
+    tenant_id, stamp = ctx.envelope.tenant_id, Stamp(at=clock.now(), event=event_ref(ctx))
     newest: dict[str, ItemSnapshot] = {}
     for snapshot in snapshots:
         if snapshot.item_id not in newest or snapshot.version > newest[snapshot.item_id].version:
             newest[snapshot.item_id] = snapshot
-    held = await store.held_items(tenant_id, list(newest), session=ctx.session)
-    fresh = [snapshot for item_id, snapshot in newest.items()
-             if item_id not in held or snapshot.version > held[item_id].snapshot.version]
-    if not fresh:
-        return
-    changes = await _count(tenant_id, fresh, held, store=store, session=ctx.session)
-    await store.record(tenant_id, changes, stamp=Stamp(at=clock.now(), event=event_ref(ctx)), session=ctx.session)
+    keys = Keys(items={(tenant_id, item_id) for item_id in newest},
+                clients={(tenant_id, snapshot.client_id) for snapshot in newest.values()},
+                statuses={(tenant_id, snapshot.status_code) for snapshot in newest.values() if snapshot.status_code})
+
+    async def apply(view: Counting) -> None:
+        held = await view.held_items(tenant_id, list(newest), session=ctx.session)
+        fresh = [snapshot for item_id, snapshot in newest.items()
+                 if item_id not in held or snapshot.version > held[item_id].snapshot.version]
+        if fresh:
+            changes = await _count(tenant_id, fresh, held, store=view, session=ctx.session)
+            await view.record(tenant_id, changes, stamp=stamp, session=ctx.session)
+
+    await in_transaction(ctx, store, keys, apply)
 
 
 async def on_action_changed(event: ActionChanged, ctx: EventContext, *, store: IndicatorStore, clock: Clock) -> None:
     """Open follow-ups per scope: an action counts while it is an open follow-up."""
     tenant_id, action = ctx.envelope.tenant_id, event.action
-    held = (await store.held_actions(tenant_id, [action.action_id], session=ctx.session)).get(action.action_id)
-    if held is not None and held.snapshot.version >= action.version:
-        return
-    client = (await store.clients(tenant_id, [action.client_id], session=ctx.session)).get(action.client_id)
-    change = Change(snapshot=action, before=held.counted if held else None, after=count_action(action, client=client))
-    await store.record(tenant_id, [change], stamp=Stamp(at=clock.now(), event=event_ref(ctx)), session=ctx.session)
+    stamp = Stamp(at=clock.now(), event=event_ref(ctx))
+    keys = Keys(actions={(tenant_id, action.action_id)}, clients={(tenant_id, action.client_id)})
+
+    async def apply(view: Counting) -> None:
+        held = (await view.held_actions(tenant_id, [action.action_id], session=ctx.session)).get(action.action_id)
+        if held is not None and held.snapshot.version >= action.version:
+            return
+        client = (await view.clients(tenant_id, [action.client_id], session=ctx.session)).get(action.client_id)
+        change = Change(snapshot=action, before=held.counted if held else None,
+                        after=count_action(action, client=client))
+        await view.record(tenant_id, [change], stamp=stamp, session=ctx.session)
+
+    await in_transaction(ctx, store, keys, apply)
 
 
 async def on_client_upserted(event: ClientUpserted, ctx: EventContext, *, store: IndicatorStore, transact: Transact,
@@ -179,7 +195,7 @@ async def _recount_actions(tenant_id: str, action_ids: Sequence[str], *, event: 
 
 
 async def _count(tenant_id: str, snapshots: Sequence[ItemSnapshot], held: dict[str, HeldItem], *,
-                 store: IndicatorStore, session: Session) -> list[Change]:
+                 store: Counting, session: Session) -> list[Change]:
     """Count each snapshot with its client's and its status' current facts."""
     clients = await store.clients(tenant_id, sorted({s.client_id for s in snapshots}), session=session)
     statuses = await store.statuses(tenant_id, sorted({s.status_code for s in snapshots if s.status_code}),

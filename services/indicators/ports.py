@@ -1,7 +1,7 @@
 """What the handlers need from storage, as a port: MongoDB in production, a dict in the unit tests."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -60,6 +60,44 @@ class Stamp:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """One change to store, with the tenant and the stamp it was applied under (a batch mixes them)."""
+
+    tenant_id: str
+    change: Change
+    stamp: Stamp
+
+
+TenantKey = tuple[str, str]  # (tenant_id, id): items, actions, clients and statuses are per tenant
+
+
+@dataclass
+class Keys:
+    """What a batch of changes will read, across tenants: loaded in one query per collection."""
+
+    items: set[TenantKey] = field(default_factory=set)
+    actions: set[TenantKey] = field(default_factory=set)
+    clients: set[TenantKey] = field(default_factory=set)
+    statuses: set[TenantKey] = field(default_factory=set)
+
+    def add(self, other: "Keys") -> None:
+        self.items |= other.items
+        self.actions |= other.actions
+        self.clients |= other.clients
+        self.statuses |= other.statuses
+
+
+@dataclass
+class Loaded:
+    """What `IndicatorStore.load` found; a key absent here is not held."""
+
+    items: dict[TenantKey, HeldItem] = field(default_factory=dict)
+    actions: dict[TenantKey, HeldAction] = field(default_factory=dict)
+    clients: dict[TenantKey, ClientFacts] = field(default_factory=dict)
+    statuses: dict[TenantKey, StatusFacts] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Saved:
     """Outcome of saving versioned facts: whether they were newer, and what was held before."""
 
@@ -76,7 +114,9 @@ class Definition:
     event: EventRef
 
 
-class IndicatorStore(Protocol):
+class Counting(Protocol):
+    """What applying a change needs: reads by id, and recording the result."""
+
     async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]: ...
 
     async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
@@ -87,13 +127,24 @@ class IndicatorStore(Protocol):
 
     async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]: ...
 
-    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved: ...
-
-    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved: ...
-
     async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
         """Store the subjects' new state, add the differences to the aggregates, append the history."""
         ...
+
+
+class IndicatorStore(Counting, Protocol):
+    async def load(self, keys: Keys, *, session: Session) -> Loaded:
+        """Everything `keys` names, across tenants, in one query per collection."""
+        ...
+
+    async def record_many(self, recorded: Sequence[Recorded], *, session: Session) -> None:
+        """`record` for a batch: each subject written once (its last state), each aggregate changed once
+        (the differences summed), one history entry per change."""
+        ...
+
+    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved: ...
+
+    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved: ...
 
     async def item_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]: ...
 

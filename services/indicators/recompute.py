@@ -30,7 +30,7 @@ from services.indicators.adapters.mongo import (
     ITEMS,
     STATUSES,
     MongoIndicatorStore,
-    aggregate_update,
+    aggregate_updates,
 )
 from services.indicators.adapters.reads import FiguresReader
 from services.indicators.config import IndicatorsSettings
@@ -159,8 +159,9 @@ async def _repair(db: AsyncDatabase[Any], tenant_id: str, *, clock: Clock, trans
 
     async def correct(session: Any) -> None:
         if to_aggregates:
-            updates = [aggregate_update(tenant_id, key, figures, stamp)
-                       for key, figures in sorted(to_aggregates.items())]
+            updates = [update for key, figures in sorted(to_aggregates.items())
+                       for update in aggregate_updates(tenant_id, key, figures, at=stamp.at,
+                                                       event_time=stamp.event.event_time)]
             await db[AGGREGATES].bulk_write(updates, session=session)
         if to_history:
             entries = [LogEntry(at=stamp.at, event=event, subject_kind="correction",

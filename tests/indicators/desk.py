@@ -1,5 +1,8 @@
 """A credit manager's desk for the unit tests: send events to the real handlers over the in-memory
-store, read the KPIs the way the API derives them, and check them against a recompute."""
+store (one at a time, or as one transaction's batch the way the platform hands them over), read the
+KPIs the way the API derives them, and check them against a recompute."""
+
+from collections.abc import Sequence
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +22,11 @@ from shared.contracts.receivables import (
     ItemsUpserted,
 )
 from shared.platform.clock import ManualClock
+from shared.platform.consumer import EventContext, TransactionScope
 from tests.indicators.fakes import TENANT, InMemoryStore, context, transact_in_memory
+
+# Their groups recount in transactions of their own: never part of a batch.
+ONE_BY_ONE = (ClientUpserted, ItemStatusDefined)
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -31,7 +38,21 @@ class Desk:
         self.chunk_size = chunk_size  # small, so the unit tests go through several recount chunks
 
     async def send(self, payload: EventPayload, *, tenant_id: str = TENANT) -> None:
-        ctx = context(payload, tenant_id=tenant_id, time=self.clock.now())
+        await self._handle(payload, context(payload, tenant_id=tenant_id, time=self.clock.now()))
+
+    async def send_batch(self, events: Sequence[EventPayload | tuple[EventPayload, str]]) -> None:
+        """Hand the events (of tenant `acme`, or `(event, tenant)`) to their handlers in one transaction
+        scope, then flush it once, as the platform does with a batch. Nothing skips a repeated event
+        here: versions must."""
+        scope = TransactionScope()
+        for event in events:
+            payload, tenant_id = event if isinstance(event, tuple) else (event, TENANT)
+            assert not isinstance(payload, ONE_BY_ONE), f"{type(payload).__name__} is never batched"
+            envelope = context(payload, tenant_id=tenant_id, time=self.clock.now()).envelope
+            await self._handle(payload, EventContext(envelope, None, None, scope))
+        await scope.flush()
+
+    async def _handle(self, payload: EventPayload, ctx: EventContext) -> None:
         deps: dict[str, Any] = {"store": self.store, "clock": self.clock}
         recounting = {"transact": transact_in_memory, "chunk_size": self.chunk_size}
         match payload:

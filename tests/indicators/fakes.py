@@ -10,7 +10,18 @@ from services.indicators.domain.facts import ClientFacts, StatusFacts, count_act
 from services.indicators.domain.figures import AggregateKey, Figures, accumulate, change
 from services.indicators.domain.history import LogEntry, scopes_touched
 from services.indicators.domain.recompute import Difference, compare, rebuild
-from services.indicators.ports import Change, Definition, HeldAction, HeldItem, Saved, Session, Stamp
+from services.indicators.ports import (
+    Change,
+    Definition,
+    HeldAction,
+    HeldItem,
+    Keys,
+    Loaded,
+    Recorded,
+    Saved,
+    Session,
+    Stamp,
+)
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.values import ActionSnapshot, ActionType, ItemKind, ItemSnapshot
 from shared.platform.consumer import EventContext
@@ -30,6 +41,8 @@ class InMemoryStore:
         self.defined_at: dict[tuple[str, str, str], Stamp] = {}
         self.aggregates: dict[str, dict[AggregateKey, Figures]] = {}
         self.history: dict[str, list[LogEntry]] = {}
+        self.loads = 0  # calls to `load` and `record_many`: a batch costs one of each
+        self.writes = 0
 
     async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]:
         return {i: self.items[(tenant_id, i)] for i in item_ids if (tenant_id, i) in self.items}
@@ -43,6 +56,13 @@ class InMemoryStore:
 
     async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]:
         return {c: self.status_facts[(tenant_id, c)] for c in codes if (tenant_id, c) in self.status_facts}
+
+    async def load(self, keys: Keys, *, session: Session) -> Loaded:
+        self.loads += 1
+        return Loaded(items={key: self.items[key] for key in keys.items if key in self.items},
+                      actions={key: self.actions[key] for key in keys.actions if key in self.actions},
+                      clients={key: self.client_facts[key] for key in keys.clients if key in self.client_facts},
+                      statuses={key: self.status_facts[key] for key in keys.statuses if key in self.status_facts})
 
     async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved:
         return self._save(self.client_facts, "client", tenant_id, facts.client_id, facts, stamp)
@@ -60,20 +80,25 @@ class InMemoryStore:
         return Saved(saved=True, previous=previous)
 
     async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
-        totals = self.aggregates.setdefault(tenant_id, {})
-        for one in changes:
-            if isinstance(one.snapshot, ItemSnapshot):
-                self.items[(tenant_id, one.subject_id)] = HeldItem(one.snapshot, one.after)  # type: ignore[arg-type]
+        await self.record_many([Recorded(tenant_id, one, stamp) for one in changes], session=session)
+
+    async def record_many(self, recorded: Sequence[Recorded], *, session: Session) -> None:
+        self.writes += 1
+        for one in recorded:
+            tenant_id, change_ = one.tenant_id, one.change
+            if isinstance(change_.snapshot, ItemSnapshot):
+                held = HeldItem(change_.snapshot, change_.after)  # type: ignore[arg-type]
+                self.items[(tenant_id, change_.subject_id)] = held
             else:
-                held = HeldAction(one.snapshot, one.after)  # type: ignore[arg-type]
-                self.actions[(tenant_id, one.subject_id)] = held
-            deltas = change(one.before, one.after)
+                self.actions[(tenant_id, change_.subject_id)] = HeldAction(change_.snapshot,
+                                                                           change_.after)  # type: ignore[arg-type]
+            deltas = change(change_.before, change_.after)
             if deltas:
-                accumulate(totals, deltas)
+                accumulate(self.aggregates.setdefault(tenant_id, {}), deltas)
                 self.history.setdefault(tenant_id, []).append(LogEntry(
-                    at=stamp.at, event=stamp.event, subject_kind=one.subject_kind,  # type: ignore[arg-type]
-                    subject_id=one.subject_id, client_id=one.snapshot.client_id, before=one.before,
-                    after=one.after, scopes=scopes_touched(one.before, one.after)))
+                    at=one.stamp.at, event=one.stamp.event, subject_kind=change_.subject_kind,  # type: ignore[arg-type]
+                    subject_id=change_.subject_id, client_id=change_.snapshot.client_id, before=change_.before,
+                    after=change_.after, scopes=scopes_touched(change_.before, change_.after)))
 
     async def item_ids_of_client(self, tenant_id: str, client_id: str) -> list[str]:
         return [i for (t, i), held in self.items.items() if t == tenant_id and held.snapshot.client_id == client_id]

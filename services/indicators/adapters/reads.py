@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.mongo import AGGREGATES, CLIENTS
 from services.indicators.domain.facts import ClientFacts
-from services.indicators.domain.figures import AggregateKey, Figures
+from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
 from shared.contracts.values import Currency
 
 SETTINGS = "tenant_settings"
@@ -22,6 +22,11 @@ class ReportingCurrency(BaseModel):
     currency: Currency
     rates: dict[Currency, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict,
                                            description="Per currency, how much one unit is worth in `currency`")
+
+
+def add_part(figures: dict[Any, Figures], key: Any, doc: dict[str, Any]) -> None:
+    """An aggregate is stored in parts (its plain sums, its per-date sums by month): add one."""
+    figures[key] = figures.get(key, EMPTY) + Figures.from_nested(doc.get("figures"))
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,11 @@ class FiguresReader:
         docs = await self.aggregates.find({"tenant_id": tenant_id, "scope": scope}).to_list()
         if not docs:
             return None
+        by_currency: dict[str, Figures] = {}
+        for doc in docs:
+            add_part(by_currency, doc["currency"], doc)
         return ScopeFigures(
-            by_currency={doc["currency"]: Figures.from_nested(doc.get("figures")) for doc in docs},
+            by_currency=by_currency,
             updated_at=max((doc["updated_at"] for doc in docs if doc.get("updated_at")), default=None),
             last_event_at=max((doc["last_event_at"] for doc in docs if doc.get("last_event_at")), default=None),
         )
@@ -50,7 +58,7 @@ class FiguresReader:
     async def scopes(self, tenant_id: str, scopes: list[str]) -> dict[str, dict[str, Figures]]:
         found: dict[str, dict[str, Figures]] = {scope: {} for scope in scopes}
         async for doc in self.aggregates.find({"tenant_id": tenant_id, "scope": {"$in": scopes}}):
-            found[doc["scope"]][doc["currency"]] = Figures.from_nested(doc.get("figures"))
+            add_part(found[doc["scope"]], doc["currency"], doc)
         return found
 
     async def group_members(self, tenant_id: str, group_id: str) -> list[ClientFacts]:
@@ -58,8 +66,10 @@ class FiguresReader:
         return sorted((ClientFacts.model_validate(doc) for doc in docs), key=lambda c: (c.entity_id, c.client_id))
 
     async def all_aggregates(self, tenant_id: str) -> dict[AggregateKey, Figures]:
-        return {AggregateKey(doc["scope"], doc["currency"]): Figures.from_nested(doc.get("figures"))
-                async for doc in self.aggregates.find({"tenant_id": tenant_id})}
+        found: dict[AggregateKey, Figures] = {}
+        async for doc in self.aggregates.find({"tenant_id": tenant_id}):
+            add_part(found, AggregateKey(doc["scope"], doc["currency"]), doc)
+        return found
 
     async def tenant_known(self, tenant_id: str) -> bool:
         return await self.aggregates.find_one({"tenant_id": tenant_id}, {"_id": 1}) is not None

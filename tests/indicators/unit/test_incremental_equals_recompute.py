@@ -3,6 +3,8 @@
 Hypothesis writes a history of one tenant (item upserts, status changes, holds and releases,
 payments, status (re)definitions, client reassignments, follow-ups), then delivers its events in
 any order with redeliveries mixed in: per-item versions must make the outcome independent of both.
+The same holds when the events come in batches of any size (one transaction each, applied at its
+flush), redeliveries and older versions inside a batch included.
 """
 
 import asyncio
@@ -29,7 +31,7 @@ from shared.contracts.receivables import (
     ReattachReason,
 )
 from shared.contracts.values import ActionSnapshot, ActionState, ActionType, ItemSnapshot, StatusCategory, UserRef
-from tests.indicators.desk import Desk
+from tests.indicators.desk import ONE_BY_ONE, Desk
 from tests.indicators.fakes import action
 
 ITEM_CLIENT = {"i1": "c1", "i2": "c1", "i3": "c1", "i4": "c2", "i5": "c2"}
@@ -160,3 +162,43 @@ def test_any_order_with_redeliveries_ends_with_incremental_equal_to_recompute(
     assert compare(store.figures(), truth(history)) == []
     assert store.history_sums() == store.figures()
     assert {i: h.snapshot for (_, i), h in store.items.items()} == history.items
+
+
+@st.composite
+def batched_deliveries(draw: st.DrawFn) -> tuple[History, list[list[EventPayload]]]:
+    """A delivery cut into batches of any size; client and status definitions (their own consumer
+    groups, one event at a time) stand alone between them."""
+    history, delivered = draw(deliveries())
+    batches: list[list[EventPayload]] = []
+    for event in delivered:
+        alone = isinstance(event, ONE_BY_ONE)
+        if alone or not batches or isinstance(batches[-1][0], ONE_BY_ONE) or draw(st.integers(0, 3)) == 0:
+            batches.append([event])
+        else:
+            batches[-1].append(event)
+    return history, batches
+
+
+async def deliver_in_batches(batches: list[list[EventPayload]]) -> Desk:
+    desk = Desk()
+    for batch in batches:
+        if isinstance(batch[0], ONE_BY_ONE):
+            await desk.send(batch[0])
+        else:
+            await desk.send_batch(batch)
+    return desk
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batched_deliveries())
+def test_delivered_in_batches_the_incremental_figures_still_equal_a_recompute(
+    delivery: tuple[History, list[list[EventPayload]]],
+) -> None:
+    history, batches = delivery
+    desk = asyncio.run(deliver_in_batches(batches))
+    store = desk.store
+    assert store.differences() == []
+    assert compare(store.figures(), truth(history)) == []
+    assert store.history_sums() == store.figures()
+    assert {i: h.snapshot for (_, i), h in store.items.items()} == history.items
+    assert {a: h.snapshot for (_, a), h in store.actions.items()} == history.actions
