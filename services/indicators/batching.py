@@ -90,6 +90,7 @@ class BufferedStore:
     async def write(self) -> None:
         if self.recorded:
             await self.base.record_many(self.recorded, session=self.session)
+            await self.base.mark_facts_read(self._clients, self._statuses, session=self.session)
 
 
 def _present(buffered: dict[TenantKey, V | None], tenant_id: str, ids: Sequence[str]) -> dict[str, V]:

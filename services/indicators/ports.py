@@ -1,6 +1,6 @@
 """What the handlers need from storage, as a port: MongoDB in production, a dict in the unit tests."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -140,6 +140,13 @@ class IndicatorStore(Counting, Protocol):
     async def record_many(self, recorded: Sequence[Recorded], *, session: Session) -> None:
         """`record` for a batch: each subject written once (its last state), each aggregate changed once
         (the differences summed), one history entry per change."""
+        ...
+
+    async def mark_facts_read(self, clients: Iterable[TenantKey], statuses: Iterable[TenantKey], *,
+                              session: Session) -> None:
+        """Write on the client and status documents a counting transaction read (a placeholder for one
+        not defined yet): a concurrent change of those facts then conflicts with it, and one of the two
+        is retried seeing the other, so no item stays counted with facts replaced meanwhile."""
         ...
 
     async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved: ...

@@ -31,6 +31,7 @@ from services.indicators.adapters.mongo import (
     STATUSES,
     MongoIndicatorStore,
     aggregate_updates,
+    defined,
 )
 from services.indicators.adapters.reads import FiguresReader
 from services.indicators.config import IndicatorsSettings
@@ -45,7 +46,7 @@ from services.indicators.domain.facts import (
 from services.indicators.domain.figures import EMPTY, AggregateKey, Figures, accumulate, contribution
 from services.indicators.domain.history import EventRef, LogEntry
 from services.indicators.domain.recompute import Difference, compare
-from services.indicators.ports import Stamp, Transact
+from services.indicators.ports import Session, Stamp, Transact
 from shared.contracts.values import ActionSnapshot, ItemSnapshot
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.mongo import create_mongo_client, database_name, run_in_transaction
@@ -82,15 +83,17 @@ class _Rebuilt:
     stale_actions: list[str]
 
 
-async def _rebuild(db: AsyncDatabase[Any], tenant_id: str) -> _Rebuilt:
+async def _rebuild(db: AsyncDatabase[Any], tenant_id: str, *, session: Session = None) -> _Rebuilt:
     """Count every item and action afresh from its snapshot and the current facts, streaming."""
     of_tenant = {"tenant_id": tenant_id}
-    clients = {doc["client_id"]: ClientFacts.model_validate(doc) async for doc in db[CLIENTS].find(of_tenant)}
-    statuses = {doc["code"]: StatusFacts.model_validate(doc) async for doc in db[STATUSES].find(of_tenant)}
+    clients = {doc["client_id"]: ClientFacts.model_validate(doc)
+               for doc in defined(await db[CLIENTS].find(of_tenant, session=session).to_list())}
+    statuses = {doc["code"]: StatusFacts.model_validate(doc)
+                for doc in defined(await db[STATUSES].find(of_tenant, session=session).to_list())}
     totals: dict[AggregateKey, Figures] = {}
     stale_items: list[str] = []
     items = 0
-    async for doc in db[ITEMS].find({"tenant_id": tenant_id}):
+    async for doc in db[ITEMS].find(of_tenant, session=session):
         snapshot = ItemSnapshot.model_validate(doc["snapshot"])
         fresh = count_item(snapshot, client=clients.get(snapshot.client_id),
                            status=statuses.get(snapshot.status_code) if snapshot.status_code else None)
@@ -100,7 +103,7 @@ async def _rebuild(db: AsyncDatabase[Any], tenant_id: str) -> _Rebuilt:
         items += 1
     stale_actions: list[str] = []
     actions = 0
-    async for doc in db[ACTIONS].find({"tenant_id": tenant_id}):
+    async for doc in db[ACTIONS].find(of_tenant, session=session):
         action = ActionSnapshot.model_validate(doc["snapshot"])
         fresh_action = count_action(action, client=clients.get(action.client_id))
         if fresh_action != CountedAction.model_validate(doc["counted"]):
@@ -110,9 +113,10 @@ async def _rebuild(db: AsyncDatabase[Any], tenant_id: str) -> _Rebuilt:
     return _Rebuilt(totals=totals, items=items, actions=actions, stale_items=stale_items, stale_actions=stale_actions)
 
 
-async def _history_sums(db: AsyncDatabase[Any], tenant_id: str) -> dict[AggregateKey, Figures]:
+async def _history_sums(db: AsyncDatabase[Any], tenant_id: str, *, session: Session = None
+                        ) -> dict[AggregateKey, Figures]:
     totals: dict[AggregateKey, Figures] = {}
-    async for doc in db[HISTORY].find({"tenant_id": tenant_id}):
+    async for doc in db[HISTORY].find({"tenant_id": tenant_id}, session=session):
         accumulate(totals, {AggregateKey(*key): delta for key, delta in LogEntry.model_validate(doc).deltas().items()})
     return totals
 
@@ -124,16 +128,22 @@ async def recompute_and_compare(db: AsyncDatabase[Any], tenant_id: str, *, clock
         if transact is None:
             raise ValueError("repairing needs a transaction runner")
         await _repair(db, tenant_id, clock=clock, transact=transact)
-    rebuilt = await _rebuild(db, tenant_id)
-    incremental = await FiguresReader(db).all_aggregates(tenant_id)
-    history = compare(incremental, await _history_sums(db, tenant_id)) if check_history else None
-    return RecomputeReport(
-        tenant_id=tenant_id, computed_at=clock.now(), items_checked=rebuilt.items, actions_checked=rebuilt.actions,
-        aggregates_checked=len(set(incremental) | set(rebuilt.totals)),
-        stale_counts=len(rebuilt.stale_items) + len(rebuilt.stale_actions),
-        stale_examples=(rebuilt.stale_items + rebuilt.stale_actions)[:EXAMPLES],
-        differences=compare(incremental, rebuilt.totals), history_differences=history, repaired=repair,
-    )
+
+    async def compare_now(session: Session) -> RecomputeReport:
+        rebuilt = await _rebuild(db, tenant_id, session=session)
+        incremental = await FiguresReader(db).all_aggregates(tenant_id, session=session)
+        history = compare(incremental, await _history_sums(db, tenant_id, session=session)) if check_history else None
+        return RecomputeReport(
+            tenant_id=tenant_id, computed_at=clock.now(), items_checked=rebuilt.items,
+            actions_checked=rebuilt.actions, aggregates_checked=len(set(incremental) | set(rebuilt.totals)),
+            stale_counts=len(rebuilt.stale_items) + len(rebuilt.stale_actions),
+            stale_examples=(rebuilt.stale_items + rebuilt.stale_actions)[:EXAMPLES],
+            differences=compare(incremental, rebuilt.totals), history_differences=history, repaired=repair,
+        )
+
+    # Snapshots, aggregates and history read in one transaction (one snapshot of the database): read one
+    # after the other while events flow, an event applied in between would show as a difference.
+    return await transact(compare_now) if transact is not None else await compare_now(None)
 
 
 def _shortfall(want: dict[AggregateKey, Figures], have: dict[AggregateKey, Figures]) -> dict[AggregateKey, Figures]:

@@ -1,6 +1,6 @@
 """An in-memory `IndicatorStore` (a fake of our own port) and event builders for the unit tests."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from services.indicators.ports import (
     Saved,
     Session,
     Stamp,
+    TenantKey,
 )
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.values import ActionSnapshot, ActionType, ItemKind, ItemSnapshot
@@ -63,6 +64,10 @@ class InMemoryStore:
                       actions={key: self.actions[key] for key in keys.actions if key in self.actions},
                       clients={key: self.client_facts[key] for key in keys.clients if key in self.client_facts},
                       statuses={key: self.status_facts[key] for key in keys.statuses if key in self.status_facts})
+
+    async def mark_facts_read(self, clients: Iterable[TenantKey], statuses: Iterable[TenantKey], *,
+                              session: Session) -> None:
+        """Nothing to do: one writer at a time in memory, no concurrent transaction to conflict with."""
 
     async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved:
         return self._save(self.client_facts, "client", tenant_id, facts.client_id, facts, stamp)

@@ -5,7 +5,7 @@ number of round trips: reads by `_id` (in chunks), one bulk write per collection
 aggregate it changes.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,8 @@ CLIENTS = "clients"
 STATUSES = "statuses"
 AGGREGATES = "aggregates"
 HISTORY = "history"
+# Counter on client and status documents, written by every counting transaction that read them.
+READ_MARK = "counting_reads"
 
 
 def doc_id(*parts: str) -> str:
@@ -116,12 +118,12 @@ class MongoIndicatorStore:
     async def clients(self, tenant_id: str, client_ids: Sequence[str], *, session: Session) -> dict[str, ClientFacts]:
         ids = [doc_id(tenant_id, client_id) for client_id in client_ids]
         return {doc["client_id"]: ClientFacts.model_validate(doc)
-                for doc in await find_by_ids(self.clients_, ids, session=session)}
+                for doc in defined(await find_by_ids(self.clients_, ids, session=session))}
 
     async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]:
         ids = [doc_id(tenant_id, code) for code in codes]
         return {doc["code"]: StatusFacts.model_validate(doc)
-                for doc in await find_by_ids(self.statuses_, ids, session=session)}
+                for doc in defined(await find_by_ids(self.statuses_, ids, session=session))}
 
     async def load(self, keys: Keys, *, session: Session) -> Loaded:
         async def by_key(collection: Any, wanted: set[TenantKey]) -> list[dict[str, Any]]:
@@ -132,9 +134,9 @@ class MongoIndicatorStore:
             actions={(doc["tenant_id"], doc["action_id"]): held_action(doc)
                      for doc in await by_key(self.actions, keys.actions)},
             clients={(doc["tenant_id"], doc["client_id"]): ClientFacts.model_validate(doc)
-                     for doc in await by_key(self.clients_, keys.clients)},
+                     for doc in defined(await by_key(self.clients_, keys.clients))},
             statuses={(doc["tenant_id"], doc["code"]): StatusFacts.model_validate(doc)
-                      for doc in await by_key(self.statuses_, keys.statuses)},
+                      for doc in defined(await by_key(self.statuses_, keys.statuses))},
         )
 
     # -- writes --
@@ -150,13 +152,22 @@ class MongoIndicatorStore:
     async def _save_versioned(self, collection: Any, key: str, tenant_id: str, facts: ClientFacts | StatusFacts,
                               cls: type[ClientFacts] | type[StatusFacts], *, stamp: Stamp, session: Session) -> Saved:
         current = await collection.find_one({"_id": key}, session=session)
-        previous = cls.model_validate(current) if current else None
+        previous = cls.model_validate(current) if current and is_defined(current) else None
         if previous is not None and previous.version >= facts.version:
             return Saved(saved=False, previous=previous)
         doc = {"_id": key, "tenant_id": tenant_id, **facts.model_dump(), "changed_at": stamp.at,
                "event": stamp.event.model_dump()}
         await collection.replace_one({"_id": key}, doc, upsert=True, session=session)
         return Saved(saved=True, previous=previous)
+
+    async def mark_facts_read(self, clients: Iterable[TenantKey], statuses: Iterable[TenantKey], *,
+                              session: Session) -> None:
+        for collection, keys, name in ((self.clients_, clients, "client_id"), (self.statuses_, statuses, "code")):
+            marks = [UpdateOne({"_id": doc_id(tenant_id, key)}, {"$inc": {READ_MARK: 1},
+                               "$setOnInsert": {"tenant_id": tenant_id, name: key}}, upsert=True)
+                     for tenant_id, key in sorted(keys)]
+            if marks:
+                await collection.bulk_write(marks, ordered=False, session=session)
 
     async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
         await self.record_many([Recorded(tenant_id=tenant_id, change=one, stamp=stamp) for one in changes],
@@ -219,6 +230,15 @@ class MongoIndicatorStore:
         statuses = [Definition(doc["tenant_id"], doc["code"], EventRef.model_validate(doc["event"]))
                     async for doc in self.statuses_.find({"changed_at": {"$gte": since}})]
         return clients, statuses
+
+
+def is_defined(doc: dict[str, Any]) -> bool:
+    """False for the placeholder a read mark leaves on a client or status no event has defined yet."""
+    return "version" in doc
+
+
+def defined(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [doc for doc in docs if is_defined(doc)]
 
 
 def held_item(doc: dict[str, Any]) -> HeldItem:

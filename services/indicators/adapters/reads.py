@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.mongo import AGGREGATES, CLIENTS
@@ -65,9 +66,10 @@ class FiguresReader:
         docs = await self.clients.find({"tenant_id": tenant_id, "group_id": group_id}).to_list()
         return sorted((ClientFacts.model_validate(doc) for doc in docs), key=lambda c: (c.entity_id, c.client_id))
 
-    async def all_aggregates(self, tenant_id: str) -> dict[AggregateKey, Figures]:
+    async def all_aggregates(self, tenant_id: str, *, session: AsyncClientSession | None = None
+                             ) -> dict[AggregateKey, Figures]:
         found: dict[AggregateKey, Figures] = {}
-        async for doc in self.aggregates.find({"tenant_id": tenant_id}):
+        async for doc in self.aggregates.find({"tenant_id": tenant_id}, session=session):
             add_part(found, AggregateKey(doc["scope"], doc["currency"]), doc)
         return found
 
