@@ -135,11 +135,21 @@ async def publish(infra: Infrastructure, topics: Topics, count: int, prefix: str
         await producer.stop()
 
 
+def eml_count(folder: Path) -> int:
+    """Emails in the maildir. `os.scandir`, not `Path.glob`: this polls every 50 ms in the mailer's
+    own process, and globbing 1 000 names costs ~1 ms each time (cProfile: 1.5 s of a 22 s sender run)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for entry in entries if entry.name.endswith(".eml"))
+    except FileNotFoundError:
+        return 0
+
+
 async def arrived(folder: Path, count: int, timeout_s: float = 600) -> None:
     """Wait until the sink holds `count` emails (its maildir, not the database: polling MongoDB
     would cost the database the time we are measuring)."""
     deadline = time.monotonic() + timeout_s
-    while sum(1 for _ in folder.glob("*.eml")) < count:
+    while eml_count(folder) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"fewer than {count} emails in {folder} after {timeout_s} s")
         await asyncio.sleep(0.05)

@@ -21,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import Clock
-from shared.platform.mongo import find_by_ids
+from shared.platform.mongo import ID_CHUNK, find_by_ids
 from shared.platform.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -147,13 +147,19 @@ class OutboxRows:
         return sorted(ready, key=lambda r: (r["key"], r["seq"]))
 
     async def mark_sent(self, rows: Sequence[dict[str, Any]], at: datetime) -> None:
-        """Mark rows sent, one range update per key: large `$in` lists are slow on some servers."""
+        """Mark rows sent by `_id`, one statement per chunk of ids. Not one range update per key: a
+        batch spans many keys, and on SecantusDB a statement has a fixed cost and a range scans the
+        key's older rows (measured, 50 rows over 20 keys: 1.1-1.3 ms of server CPU a row by key
+        ranges, 0.67 ms by ids); chunks keep `$in` lists short (matching them is superlinear there)."""
+        ids = [row["_id"] for row in rows]
         last: dict[str, int] = {}
         for row in rows:
             last[row["key"]] = max(last.get(row["key"], 0), row["seq"])
+        if not ids:
+            return
         await self.rows.bulk_write(
-            [UpdateMany({"key": key, "seq": {"$lte": seq}, "sent_at": None}, {"$set": {"sent_at": at}})
-             for key, seq in last.items()],
+            [UpdateMany({"_id": {"$in": ids[start:start + ID_CHUNK]}, "sent_at": None}, {"$set": {"sent_at": at}})
+             for start in range(0, len(ids), ID_CHUNK)],
             ordered=False,
         )
         await self.keys.bulk_write(

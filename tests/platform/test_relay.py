@@ -85,6 +85,22 @@ class TestRelayOrdering:
         ready = await OutboxRows(db).pending(100)
         assert [(row["key"], row["seq"]) for row in ready] == [("acme:x", 1), ("acme:y", 1)]
 
+    async def test_marking_a_batch_sent_touches_exactly_its_rows_across_keys_and_chunks(
+        self, mongo: AsyncMongoClient, isolation: Isolation
+    ) -> None:
+        db = mongo[isolation.database("probe")]
+        now = datetime.now(UTC)
+        base = {"topic": "t", "value": "{}", "headers": {}, "created_at": now, "sent_at": None}
+        await db.outbox_keys.insert_many([{"_id": f"acme:{k}", "seq": 10, "sent_seq": 0} for k in range(12)])
+        await db.outbox.insert_many([{**base, "key": f"acme:{k}", "seq": seq} for k in range(12) for seq in range(1, 11)])
+        rows = OutboxRows(db)
+        batch = [row for row in await rows.pending(1000) if row["seq"] <= 6]  # 72 rows: two chunks of ids
+        await rows.mark_sent(batch, now)
+        unsent = await db.outbox.find({"sent_at": None}).to_list()
+        assert sorted((row["key"], row["seq"]) for row in unsent) == sorted(
+            (f"acme:{k}", seq) for k in range(12) for seq in range(7, 11))
+        assert {doc["sent_seq"] for doc in await db.outbox_keys.find().to_list()} == {6}
+
     async def test_two_relays_publish_every_row_once_in_order_per_key(
         self, infra: Infrastructure, mongo: AsyncMongoClient, isolation: Isolation
     ) -> None:
