@@ -18,23 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.followups.adapters.documents import doc_id
 from services.followups.domain.errors import TooLarge, UnsupportedType
+from shared.document_types import SIGNATURES, TEXT_TYPES
 
 BUCKET = "attachments"
 READ_CHUNK = 256 * 1024
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP = b"PK\x03\x04"
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (ZIP,),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (ZIP,),
-    "application/msword": (OLE,),
-    "application/vnd.ms-excel": (OLE,),
-    "application/vnd.ms-outlook": (OLE,),
-}
-TEXT_TYPES = frozenset({"text/plain", "text/csv", "message/rfc822"})
 
 
 def check_content(declared: str, head: bytes, *, allowed: frozenset[str]) -> str:

@@ -14,20 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from email.message import Message
 
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP = b"PK\x03\x04"
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (ZIP,),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (ZIP,),
-    "application/msword": (OLE,),
-    "application/vnd.ms-excel": (OLE,),
-    "application/vnd.ms-outlook": (OLE,),
-}
-TEXT_TYPES = frozenset({"text/plain", "text/csv", "message/rfc822"})
+from shared.document_types import SIGNATURES, TEXT_TYPES
+
 DEFAULT_TYPES = (*SIGNATURES, *sorted(TEXT_TYPES))
 _EXTENSIONS = {".msg": "application/vnd.ms-outlook", ".eml": "message/rfc822", ".csv": "text/csv"}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]")
