@@ -66,6 +66,7 @@ class Phase:
     api_ms: list[float] = field(default_factory=list)
     refused: int = 0
     saturation: float = 0.0
+    batches: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # under load: batches, events, seconds, retries
 
 
 class Stack:
@@ -245,10 +246,24 @@ async def probe_once(desk: Desk, kpis: httpx.AsyncClient, timeout_s: float) -> f
 
 
 async def handled(kpis: httpx.AsyncClient) -> float:
+    return await sample_sum(kpis, "arf_events_consumed_total{", 'outcome="handled"', 'type="arf.item-status.changed.v1"')
+
+
+async def sample_sum(kpis: httpx.AsyncClient, prefix: str, *parts: str) -> float:
+    """The sum of the indicators' metric samples whose line starts with `prefix` and holds every part."""
     text = (await kpis.get("/metrics")).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("arf_events_consumed_total{") and 'outcome="handled"' in line
-               and 'type="arf.item-status.changed.v1"' in line)
+               if line.startswith(prefix) and all(part in line for part in parts))
+
+
+async def batch_totals(kpis: httpx.AsyncClient) -> tuple[float, ...]:
+    """(batches, events, seconds) of the indicators' change consumer so far, and the transactions of
+    all their consumers started again after a conflict."""
+    changes = 'consumer="indicators.changes"'
+    return (await sample_sum(kpis, "arf_batch_events_count{", changes),
+            await sample_sum(kpis, "arf_batch_events_sum{", changes),
+            await sample_sum(kpis, "arf_batch_seconds_sum{", changes),
+            await sample_sum(kpis, "arf_transaction_retries_total{"))
 
 
 async def quiet(kpis: httpx.AsyncClient, *, for_s: float = 3.0) -> None:
@@ -295,11 +310,13 @@ async def measure(stack: Stack, desk: Desk, relay: Relay, phase: Phase, args: ar
         through_api = asyncio.create_task(desk.background(args.api_rate, stop))
         direct = asyncio.create_task(relay.background(args.rate - args.api_rate, stop))
         await asyncio.sleep(3.0)  # let the load settle in
+        before = await batch_totals(kpis)
         try:
             phase.loaded = await probe_freshness(desk, kpis, args.probes, args.timeout)
         finally:
             stop.set()
             (api_sent, api_s), (direct_sent, direct_s) = await through_api, await direct
+        phase.batches = tuple(after - first for after, first in zip(await batch_totals(kpis), before))
         phase.api_rate, phase.direct_rate = api_sent / api_s, direct_sent / direct_s
         phase.api_ms, phase.refused = list(desk.api_ms), desk.refused
     assert stack.indicators is not None
@@ -329,6 +346,12 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         print(f"{phase.label:>34}: {phase.api_rate:.1f}/s through the API (answered in p50 "
               f"{statistics.median(phase.api_ms or [0.0]):.0f} ms, p95 {quantiles[-1]:.0f} ms, {phase.refused} refused)"
               f" + {phase.direct_rate:.1f}/s direct")
+    print("\nthe indicators' change consumer under that load (one transaction per batch):")
+    for phase in phases:
+        batches, events, seconds, retries = phase.batches
+        print(f"{phase.label:>34}: {batches:.0f} batches, {events / max(batches, 1):.1f} events and "
+              f"{1000 * seconds / max(batches, 1):.0f} ms per batch on average; {retries:.0f} transactions "
+              f"started again after a conflict")
     print(f"\nsaturation: {args.saturation_events} single-item status changes published at once")
     for phase in phases:
         print(f"{phase.label:>34}: {phase.saturation:7.1f} events/s")

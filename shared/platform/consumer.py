@@ -147,6 +147,12 @@ class EventRouter:
     async def consume_batch(self, records: list[RawRecord]) -> None:
         """Handle records in one transaction (one commit, one dedupe query); if that fails, one by one,
         so a poison message is isolated and dead-lettered alone."""
+        started = time.perf_counter()
+        await self._consume_batch(records)
+        self.metrics.batch_events.labels(consumer=self.consumer).observe(len(records))
+        self.metrics.batch_seconds.labels(consumer=self.consumer).observe(time.perf_counter() - started)
+
+    async def _consume_batch(self, records: list[RawRecord]) -> None:
         batch = [decoded for record in records if (decoded := await self._decode(record)) is not None]
         if not batch:
             return
@@ -209,10 +215,25 @@ class EventRouter:
             await scope.flush()
             return first
 
-        handled = await run_in_transaction(self.client, work)
+        handled = await self._transact(work)
         if handled and self.outbox is not None:
             self.outbox.notify_committed()
         return handled
+
+    async def _transact(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """`work` in one transaction; every start after the first (a write conflict, mostly) is counted."""
+        starts = 0
+
+        async def counted(session: AsyncClientSession) -> T:
+            nonlocal starts
+            starts += 1
+            return await work(session)
+
+        try:
+            return await run_in_transaction(self.client, counted)
+        finally:
+            if starts > 1:
+                self.metrics.transaction_retries.labels(consumer=self.consumer).inc(starts - 1)
 
     async def _handle_with_retries(self, record: RawRecord, envelope: Envelope, payload: Any, route: Route) -> None:
         attempt = 0
@@ -260,7 +281,7 @@ class EventRouter:
                 await scope.flush()
             return first
 
-        handled = await run_in_transaction(self.client, work)
+        handled = await self._transact(work)
         if handled and self.outbox is not None:
             self.outbox.notify_committed()
         return handled

@@ -25,6 +25,19 @@ class Metrics:
         self.handler_seconds = Histogram(
             "arf_handler_seconds", "Time to handle one event", ["consumer", "type"], **labels
         )
+        # A consumer reading in batches falls behind quietly when its batches shrink: show their size and time.
+        self.batch_events = Histogram(
+            "arf_batch_events", "Events handled in one transaction by a batch consumer", ["consumer"],
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), **labels,
+        )
+        self.batch_seconds = Histogram(
+            "arf_batch_seconds", "Time to handle one batch in its transaction", ["consumer"], **labels
+        )
+        self.transaction_retries = Counter(
+            "arf_transaction_retries_total",
+            "Consumer transactions started again after a transient error (a write conflict, mostly)",
+            ["consumer"], **labels,
+        )
         self.outbox_pending = Gauge("arf_outbox_pending_rows", "Outbox rows not yet published", **labels)
         self.outbox_lag_seconds = Gauge(
             "arf_outbox_lag_seconds", "Age of the oldest outbox row not yet published", **labels

@@ -168,7 +168,11 @@ class TestBatchedConsumer:
             rows = await eventually(lambda: received(infra, isolation), until=lambda r: len(r) == 29)
             dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=1)
             duplicates = await metric(base_url, "arf_events_consumed_total", outcome="duplicate")
+            batched = await metric(base_url, "arf_batch_events_sum")
+            batches = await metric(base_url, "arf_batch_events_count")
         assert "b17" not in rows
         assert all(row["times"] == 1 for row in rows.values())
         assert headers_of(dead[0])["dlq_error"] == "PermanentError: client b17 cannot be handled"
         assert duplicates == 1
+        assert batched == 31  # every record read, the poison and the redelivery included
+        assert 1 <= batches <= 31
