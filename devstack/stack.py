@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import ManagedProcess, port_free, secantus, smtp_sink, tansu
+from devstack.processes import ManagedProcess, port_free, secantus, secantus_url, smtp_sink, tansu
 from shared.links import new_link_key_setting
 
 SERVICES = ("followups", "dunning", "mailer", "indicators")
@@ -94,7 +94,7 @@ def service_environment(config: StackConfig, service: str) -> dict[str, str]:
         "ARF_KAFKA_ENABLE_IDEMPOTENCE": "false",  # Tansu does not support the idempotent producer
         "ARF_KAFKA_SESSION_TIMEOUT_MS": "6000",
         "ARF_KAFKA_HEARTBEAT_INTERVAL_MS": "2000",
-        "ARF_MONGODB_URL": f"mongodb://127.0.0.1:{config.mongo_port}/?directConnection=true",
+        "ARF_MONGODB_URL": secantus_url(config.mongo_port),
         "ARF_OUTBOX_REPUBLISH_ON_BROKER_RESET": "true",  # Tansu keeps messages in memory only
         "ARF_AUTH_PUBLIC_KEY_FILE": str(config.public_key),
         "ARF_LINK_KEYS": ensure_link_keys(config),

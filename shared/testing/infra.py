@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.processes import ManagedProcess, free_port, secantus, tansu
+from devstack.processes import ManagedProcess, free_port, secantus, secantus_url, tansu
 
 
 @dataclass
@@ -88,7 +88,7 @@ def _local_processes() -> Iterator[Infrastructure]:
         yield Infrastructure(
             "local",
             f"127.0.0.1:{kafka_port}",
-            f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true",
+            secantus_url(mongo_port),
             kafka_idempotence=False,
             kafka_broker=broker,
         )
