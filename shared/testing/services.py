@@ -80,6 +80,9 @@ def service_settings(
         "outbox_republish_on_broker_reset": infra.kafka_broker is not None,
         "consumer_backoff_initial_s": 0.05,
         "consumer_backoff_max_s": 0.2,
+        # Services under test run on manual clocks months in the past: with the default 14 days the
+        # database's TTL sweep (every minute) would drop their processed-event records mid-test.
+        "processed_event_ttl_days": 36_500,
         "auth_public_key_file": public_key,
     }
     values.update(overrides)
