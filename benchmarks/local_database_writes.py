@@ -9,6 +9,7 @@ write's reply for 30 minutes and, past 10 000 of them, sorts them all on each ne
 """
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -41,6 +42,7 @@ def write_costs(*, retry_writes: bool, writes: int, step: int) -> list[float]:
             return costs
     finally:
         database.stop(10)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
