@@ -129,8 +129,8 @@ def secantus_url(port: int) -> str:
     Retryable writes are off here only: SecantusDB 0.7.0b3 keeps the reply of every retryable write for
     30 minutes and, past 10 000 of them, sorts them all on each new one under the lock every transaction
     statement takes (`benchmarks/local_database_writes.py`: ~1 ms a write before, ~5 ms after), which
-    stalled the whole system after a few minutes of load. They guard against a primary failover, which one local node does not have;
-    deployments keep the driver's default in their own URL.
+    stalled the whole system after a few minutes of load. They guard against a primary failover, which
+    one local node does not have; deployments keep the driver's default in their own URL.
     """
     return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
 
