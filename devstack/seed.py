@@ -3,6 +3,7 @@
 from services.dunning.demo import seed_demo_scenario
 from services.followups.demo import seed_demo_tenant
 from devstack.stack import StackConfig
+from shared.platform.clock import SystemClock
 
 DEMO_TENANT = "demo"
 
@@ -10,7 +11,7 @@ DEMO_TENANT = "demo"
 async def seed_demo(config: StackConfig, token: str) -> str:
     """Seed the demo tenant; returns one line saying what is there and what this run added."""
     scenario = await seed_demo_scenario(config.url("dunning"), token)
-    followups = await seed_demo_tenant(config.url("followups"), token)
+    followups = await seed_demo_tenant(config.url("followups"), token, today=SystemClock().today())
     added = followups["items_created"]
     return (
         f"demo tenant '{DEMO_TENANT}': {followups['clients']} clients, {followups['open_actions']} open actions, "

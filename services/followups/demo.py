@@ -58,8 +58,9 @@ def _items(client_id: str, count: int, today: date) -> list[dict[str, str]]:
     return rows
 
 
-async def seed_demo_tenant(base_url: str, token: str) -> dict[str, Any]:
-    """Create (or confirm) the demo tenant's data; returns what is there and what this call added."""
+async def seed_demo_tenant(base_url: str, token: str, *, today: date) -> dict[str, Any]:
+    """Create (or confirm) the demo tenant's data, dated from `today` (the service's day, so items are overdue
+    by its clock); returns what is there and what this call added."""
     async with httpx.AsyncClient(base_url=base_url, timeout=120.0,
                                  headers={"Authorization": f"Bearer {token}"}) as http:
         summary: dict[str, Any] = {"clients": 0, "items_created": 0, "follow_ups_created": [],
@@ -74,7 +75,6 @@ async def seed_demo_tenant(base_url: str, token: str) -> dict[str, Any]:
             if template["name"] not in existing:
                 await _call(http, "POST", "/admin/templates", json=template)
                 summary["templates_created"] += 1
-        today = date.today()
         for client_id, name, language, collector, count in CLIENTS:
             await _call(http, "PUT", f"/clients/{client_id}", json=_client(client_id, name, language, collector))
             if not await _call(http, "GET", f"/clients/{client_id}/items?limit=1"):
