@@ -116,6 +116,18 @@ class TestRepliesByEmail:
         changes = await api.events.wait(api.tenant_id, ActionChanged, change="rescheduled")
         assert changes[0]["data"]["action"]["scheduled_for"] == "2026-12-10"
 
+    async def test_out_of_office_with_a_return_date_already_past_is_noted_and_moves_nothing(self, api: Api) -> None:
+        case = await open_case(api)
+        stale = reply(case, "r-ooo-stale", kind=ReplyKind.AUTO_REPLY, text="Back on 3 November 2026",
+                      return_date=date(2026, 11, 3))
+        await publish(api, stale, Stream.REPLIES)
+        history = await history_of(api, f"/actions/{case.action_id}/history", {"reply_received"}, 1)
+        noted = next(e for e in history if e["kind"] == "reply_received")
+        assert noted["data"]["return_date"] == "2026-11-03"
+        assert noted["data"]["return_date_note"] == "return date already past"
+        assert not {"reschedule_proposed", "rescheduled"} & {e["kind"] for e in history}
+        assert (await api.ok("GET", f"/actions/{case.action_id}"))["scheduled_for"] == "2026-11-23"
+
 
 class TestBounces:
     async def test_a_hard_bounce_flags_the_contact_and_says_whether_another_remains(self, api: Api) -> None:

@@ -123,11 +123,21 @@ class TestAutoReplies:
     @pytest.mark.parametrize("text", [
         "I am out of the office until further notice.",
         "Back at 9.30. Call 06.12.34.56.78.",
-        "Back on 3 December 2024.",  # in the past: not a return date
         "Invoice F-2026-001 of 12/03/2026 is disputed.",  # a date, but no return phrase
     ])
-    def test_no_return_date_without_a_return_phrase_and_a_coming_date(self, text: str) -> None:
+    def test_no_return_date_without_a_return_phrase_and_a_date(self, text: str) -> None:
         assert return_date(text, received=date(2026, 11, 30)) is None
+
+    @pytest.mark.parametrize(("text", "expected"), [
+        ("Back on 3 December 2024.", date(2024, 12, 3)),
+        ("Absent du 1er au 5 novembre 2026.", date(2026, 11, 6)),
+    ])
+    def test_a_return_date_already_past_is_read_so_the_case_can_say_so(self, text: str, expected: date) -> None:
+        assert return_date(text, received=date(2026, 11, 30)) == expected
+
+    def test_a_coming_return_date_wins_over_a_past_one(self) -> None:
+        text = "I was away until 2 November 2026; now back on 3 December."
+        assert return_date(text, received=date(2026, 11, 30)) == date(2026, 12, 3)
 
 
 POSTFIX_DELAY = standard_bounce(to="bounces+x@inbound.acme.example", recipient="slow@client.example", status="4.4.1",

@@ -42,6 +42,14 @@ def out_of_office_date(action: Action, return_date: date | None, *, today: date)
     return return_date
 
 
+def return_date_note(return_date: date | None, *, received: date) -> str | None:
+    """What the history says of an out-of-office's return date that cannot move anything: one already past
+    when the reply came (a stale auto-reply), so nobody waits for a date that will not come."""
+    if return_date is not None and return_date < received:
+        return "return date already past"
+    return None
+
+
 def is_hard_bounce(event: EmailFailed) -> bool:
     """A permanent failure that says the address itself is bad (not a full mailbox or a refused content)."""
     if event.kind != FailureKind.PERMANENT or event.purpose == EmailPurpose.INTERNAL_INTERACTIVE:

@@ -24,7 +24,7 @@ from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import FollowupsError, TooLarge, UnsupportedType
 from services.followups.domain.history import EntryKind
-from services.followups.domain.inbound import out_of_office_date, reply_refusal
+from services.followups.domain.inbound import out_of_office_date, reply_refusal, return_date_note
 from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Deps
 from services.followups.handlers.documents import safe_filename
@@ -115,7 +115,8 @@ async def _auto_reply(event: ReplyReceived, action: Action, *, tenant: str, corr
         assert current is not None
         changes = Changes(tenant_id=tenant, actor=actor, now=event.received_at, events=tx.events)
         data = {"reply_id": event.reply_id, "kind": event.kind.value, "link_id": event.link_id,
-                "return_date": event.return_date.isoformat() if event.return_date else None}
+                "return_date": event.return_date.isoformat() if event.return_date else None,
+                "return_date_note": return_date_note(event.return_date, received=event.received_at.date())}
         changes.note(act.note(current, EntryKind.REPLY_RECEIVED, actor=actor, now=event.received_at,
                               text=event.text, data=data))
         moved_to = out_of_office_date(current, event.return_date, today=deps.clock.today())

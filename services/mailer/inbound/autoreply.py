@@ -6,7 +6,8 @@ An auto-reply is recognised by its headers (RFC 3834 `Auto-Submitted` other than
 `Absence du bureau`, `Message d'absence`, `Absent`, `En congés`…).
 
 The return date is the first date at or after the day the reply came (and within a year) that
-follows one of these phrases (up to 30 characters may sit between the phrase and the date):
+follows one of these phrases (up to 30 characters may sit between the phrase and the date); when
+every such date is already past (a stale out-of-office), the first of them, so the case can say so:
 
 | phrase | return date |
 |---|---|
@@ -87,14 +88,16 @@ _RANGE = re.compile(
 
 
 def return_date(text: str, *, received: date) -> date | None:
-    """The date an out-of-office message says its author is back, or None (see the module's table)."""
+    """The date an out-of-office message says its author is back, or None (see the module's table);
+    a date before `received` means the message is stale."""
     found: list[tuple[int, date]] = []
     for match in _RANGE.finditer(text):
         end = _date_of({key[2:]: value for key, value in match.groupdict().items() if key.startswith("e_")}, received)
         if end is not None:
             found.append((match.start(), end + timedelta(days=1)))
+    ranges = [start for start, _ in found]
     for match in _TRIGGERED.finditer(text):
-        if any(start <= match.start() < start + 120 for start, _ in found):
+        if any(start <= match.start() < start + 120 for start in ranges):
             continue  # inside a range already read
         day = _date_of(match.groupdict(), received)
         if day is None:
@@ -102,8 +105,9 @@ def return_date(text: str, *, received: date) -> date | None:
         trigger = match.group("trigger").lower()
         day_after = trigger in ("through", "thru") or bool(match.group("inclusive"))
         found.append((match.start(), day + timedelta(days=1) if day_after else day))
-    candidates = [day for _, day in sorted(found) if received <= day <= received + timedelta(days=366)]
-    return candidates[0] if candidates else None
+    in_reading_order = [day for _, day in sorted(found) if day <= received + timedelta(days=366)]
+    coming = [day for day in in_reading_order if day >= received]
+    return (coming or in_reading_order or [None])[0]
 
 
 def _date_of(groups: dict[str, str | None], received: date) -> date | None:

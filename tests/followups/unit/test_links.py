@@ -10,7 +10,9 @@ from shared.contracts.values import ActionState, ActionType, Actor, ActorKind, C
 from shared.links import LinkKeys, LinkOperation, LinkRejected, new_link_key_setting
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid
-from services.followups.domain.inbound import flag_bounced, is_hard_bounce, out_of_office_date, reply_refusal
+from services.followups.domain.inbound import (
+    flag_bounced, is_hard_bounce, out_of_office_date, reply_refusal, return_date_note,
+)
 from services.followups.domain.links import (
     DownloadGrant,
     FormRejected,
@@ -146,6 +148,14 @@ class TestInbound:
         assert out_of_office_date(action(), date(2026, 11, 25), today=today) is None  # back before the next step
         assert out_of_office_date(action(), None, today=today) is None
         assert out_of_office_date(action(ActionState.CLOSED), date(2026, 12, 10), today=today) is None
+        assert out_of_office_date(action(), date(2026, 11, 20), today=today) is None  # already past
+
+    def test_a_return_date_already_past_is_noted_not_dropped(self) -> None:
+        received = date(2026, 12, 5)
+        assert return_date_note(date(2026, 12, 3), received=received) == "return date already past"
+        assert return_date_note(received, received=received) is None
+        assert return_date_note(date(2026, 12, 10), received=received) is None
+        assert return_date_note(None, received=received) is None
 
     @pytest.mark.parametrize(("reason", "code", "purpose", "hard"), [
         ("bounced: 550 5.1.1 user unknown", 550, EmailPurpose.CLIENT, True),
