@@ -3,7 +3,7 @@
 The collector sends the email from a follow-up; the mailer sends it to the SMTP sink with a `reply+<token>@`
 Reply-To; the colleague's reply (quoted text, a PDF) goes to the mailer's inbound SMTP listener and becomes a
 comment and a document of the follow-up, attributed to the colleague. A forged address, an expired one, a reply
-from someone else and an out-of-office do not become comments.
+from someone else and an out-of-office do not become comments; a stale out-of-office is noted as one.
 
 Followups and the mailer run in-process, each with its database, over the real broker; the sink, the inbound
 listener and the client sending the replies speak real SMTP.
@@ -129,10 +129,15 @@ async def test_a_reply_becomes_the_colleagues_comment_and_document_and_nothing_e
             await deliver(stack, reply(sender="intruder@elsewhere.example", to=reply_to, text="Let me in"),
                           sender="intruder@elsewhere.example", to=reply_to)
 
-        # An out-of-office is noted, never a comment.
-        await deliver(stack, reply(sender=SALES, to=reply_to, text="I am out of the office, back on 3 December 2026.",
+        # An out-of-office is noted, never a comment; its return date is read against the mailer's clock.
+        back = stack.mailer_clock.today() + timedelta(days=10)
+        await deliver(stack, reply(sender=SALES, to=reply_to, text=f"I am out of the office, back on {back:%d %B %Y}.",
                                    headers={"Auto-Submitted": "auto-replied"}), sender=SALES, to=reply_to)
-        await eventually(history, until=lambda h: any(e["kind"] == "reply_received" for e in h))
+        # A stale out-of-office (its return date already past) is noted as such, not dropped.
+        stale = stack.mailer_clock.today() - timedelta(days=30)
+        await deliver(stack, reply(sender=SALES, to=reply_to, text=f"Out of the office, back on {stale:%d %B %Y}.",
+                                   headers={"Auto-Submitted": "auto-replied"}), sender=SALES, to=reply_to)
+        await eventually(history, until=lambda h: sum(e["kind"] == "reply_received" for e in h) == 2)
 
         # The colleague's real answer: quoted text stripped, the PDF attached, both by the colleague.
         answer = "Yes, approved for the full amount.\n\nOn Mon, 23 Nov 2026, AR wrote:\n> Can we grant it?\n"
@@ -148,8 +153,11 @@ async def test_a_reply_becomes_the_colleagues_comment_and_document_and_nothing_e
     assert all(e["actor"]["email"] == SALES for e in entries if e["actor"]["kind"] == "colleague")
     assert not any("Forged" in (e.get("text") or "") or "Let me in" in (e.get("text") or "")
                    or "Too late" in (e.get("text") or "") for e in entries)
-    out_of_office = next(e for e in entries if e["kind"] == "reply_received")
-    assert out_of_office["data"]["kind"] == "auto_reply" and out_of_office["data"]["return_date"] == "2026-12-03"
+    out_of_office = {e["data"]["return_date"]: e["data"] for e in entries if e["kind"] == "reply_received"}
+    assert out_of_office.keys() == {back.isoformat(), stale.isoformat()}
+    assert out_of_office[back.isoformat()]["kind"] == "auto_reply"
+    assert out_of_office[back.isoformat()]["return_date_note"] is None
+    assert out_of_office[stale.isoformat()]["return_date_note"] == "return date already past"
     assert [a["filename"] for a in attachments] == ["approval.pdf"]
     assert downloaded.status_code == 200 and downloaded.content == PDF
 

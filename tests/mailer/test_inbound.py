@@ -7,7 +7,7 @@ the address and reports it once; an unsubscribe mail stops automatic emails."""
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ class TestReplies:
 class TestAutoReplies:
     async def test_an_out_of_office_is_an_auto_reply_with_its_return_date_not_a_comment(self, mailer: Mailer) -> None:
         address, _ = await interactive_email(mailer, 6, action_id="a-ooo-1")
-        back = date.today() + timedelta(days=20)
+        back = SystemClock().today() + timedelta(days=20)
         mail = reply(sender=SALES, to=address, subject="Réponse automatique : Avoir à valider",
                      text=f"Bonjour,\nJe suis absent jusqu'au {back:%d/%m/%Y}.\nPour toute urgence : Jean.\n",
                      headers={"Auto-Submitted": "auto-replied"},
@@ -178,7 +178,7 @@ class TestAutoReplies:
                                 action_id="a-ooo-2", purpose=EmailPurpose.CLIENT, automatic=False)
         await mailer.requests.publish([request])
         await mailer.reports.wait_for(request.request_id)
-        back = date.today() + timedelta(days=9)
+        back = SystemClock().today() + timedelta(days=9)
         bounces = f"bounces+{send_id_for(TENANT, request.idempotency_key)}@{INBOUND_DOMAIN}"
         mail = reply(sender="Marie Dupont <marie@dupont.example>", to=bounces, subject="Out of Office: Relance",
                      text=f"I am away and back on {back.day} {back:%B %Y}.\n", headers={"X-Autoreply": "yes"})
