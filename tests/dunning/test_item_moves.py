@@ -1,6 +1,6 @@
-"""How the scheduler moves items: compare-and-set on the state each item was read in, written a chunk of
-items per statement; and the `items` collection keeps only the indexes its queries need (every index is
-paid again on each of the thousands of item writes of a pass)."""
+"""How the scheduler moves items: compare-and-set on the state each item was read in (compared inside the
+transaction, written by `_id`), a chunk of items per statement; and the `items` collection keeps only the
+indexes its queries need (every index is paid again on each of the thousands of item writes of a pass)."""
 
 import uuid
 from datetime import date
@@ -62,6 +62,35 @@ class TestCompareAndSet:
         assert all((d["next_step"], d["done_step"], d["done_offset"], d["done_on"]) ==
                    ("first-reminder", "courtesy", -5, "2026-02-24") for d in stored)
         assert {d["item_id"]: d["version"] for d in stored}[changed] == read[changed].version + 1
+
+    async def test_an_item_changed_by_someone_else_after_the_move_read_it_retries_and_moves_nothing(
+        self, dunning: Dunning
+    ) -> None:
+        """The compare reads in the transaction and the write goes by `_id`: a change committed in between
+        makes the write conflict, and the retried transaction then sees the change."""
+        ids = [f"j{n:02d}" for n in range(IN_CHUNK + 5)]
+        await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[
+            snapshot(item_id, version=1) for item_id in ids]))
+        await dunning.settle()
+        store: DunningStore = dunning.app.state.dunning.store
+        read = await store.items_by_id(dunning.tenant, ids)
+        changed, attempts = ids[IN_CHUNK + 1], 0
+
+        async def work(session: AsyncClientSession) -> None:
+            nonlocal attempts
+            attempts += 1
+            await store.items_by_id(dunning.tenant, ids[:1], session=session)  # the transaction's snapshot begins
+            if attempts == 1:  # someone else commits a change to one of the items right then
+                await dunning.db.items.update_one({"_id": doc_id(dunning.tenant, changed)}, {"$set": {"version": 2}})
+            if not await store.move_items(dunning.tenant, [(read[i], MOVED) for i in ids], session=session):
+                raise NotAsRead()
+
+        with pytest.raises(NotAsRead):
+            await run_in_transaction(dunning.app.state.dunning.scheduler.mongo, work)
+        assert attempts == 2
+        stored = await dunning.db.items.find({"tenant_id": dunning.tenant, "item_id": {"$in": ids}}).to_list()
+        assert {d["next_step"] for d in stored} == {"courtesy"}
+        assert {d["item_id"]: d["version"] for d in stored}[changed] == 2
 
 
 class TestStepRecords:
