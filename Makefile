@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TOOLS  := .venv-tools
 
 .PHONY: install up test test-a-year-ahead test-unit test-integration benchmarks replay-dlq clean
 
-install: $(STAMP)
+install: $(STAMP) $(TOOLS)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,dev]'
+	@touch $@
+
+# The local database's Rust server, from the release that ships it, apart from the venv (see the file).
+$(TOOLS)/.installed: devstack/rust-server.txt $(STAMP)
+	rm -rf $(TOOLS)/secantusdb
+	$(BIN)/python -m pip install --quiet --no-deps --target $(TOOLS)/secantusdb -r devstack/rust-server.txt
 	@touch $@
 
 ## Start the broker, the database, an SMTP sink and the four services, with a demo tenant.
@@ -40,4 +47,4 @@ replay-dlq: install
 	$(BIN)/python -m shared.platform.dlq replay --topic $(TOPIC) --group $(GROUP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) $(TOOLS) .pytest_cache test-artifacts

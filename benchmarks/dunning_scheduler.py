@@ -74,6 +74,7 @@ async def seed(store: DunningStore, clients: int, per_client: int, due_per_clien
 
 async def main(args: argparse.Namespace) -> None:
     with infrastructure() as infra:
+        print(infra.describe())
         mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url, tz_aware=True, type_registry=TYPE_REGISTRY)
         db = mongo[f"bench_{uuid.uuid4().hex[:8]}_dunning"]
         store = DunningStore(db)

@@ -49,6 +49,7 @@ async def run(items: int, sample: int) -> None:
     token = mint_token(keys[0].read_text(), tenant_id=TENANT, user_id="u-col", role="collector")
     admin = mint_token(keys[0].read_text(), tenant_id=TENANT, user_id="u-admin", role="admin")
     with infrastructure() as infra:
+        print(infra.describe())
         isolation = Isolation.new()
         settings = service_settings(FollowupsSettings, infra, isolation, "followups", public_key=keys[1])
         async with serve_app(create_app(settings)) as base_url:

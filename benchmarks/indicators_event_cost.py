@@ -174,7 +174,7 @@ class Portfolio:
 
 async def main(sizes: list[int], events: int, batch: int, batches: int) -> None:
     with infrastructure() as infra:
-        print(f"infrastructure: {infra.kind} (Kafka {infra.kafka_bootstrap_servers}, MongoDB {infra.mongodb_url})")
+        print(infra.describe())
         portfolios = [Portfolio(infra, size) for size in sizes]
         try:
             for portfolio in portfolios:

@@ -400,7 +400,7 @@ def main() -> None:
     parser.add_argument("--skip-idle", action="store_true", help="No probes without background load")
     args = parser.parse_args()
     with infrastructure() as infra:
-        print(f"infrastructure: {infra.kind} (Kafka {infra.kafka_bootstrap_servers}, MongoDB {infra.mongodb_url})")
+        print(infra.describe())
         asyncio.run(run(infra, args))
 
 

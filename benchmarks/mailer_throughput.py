@@ -180,6 +180,7 @@ async def main(count: int) -> None:
     logging.getLogger("services.mailer.sender").setLevel(logging.CRITICAL)  # the relay is down on purpose
     folder = Path(tempfile.mkdtemp(prefix="arf-bench-mailer-"))
     with infrastructure() as infra:
+        print(infra.describe())
         db: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
         sink = start_sink(folder)
         try:

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from devstack.drain import wait_until_drained
-from devstack.processes import ManagedProcess
+from devstack.processes import ManagedProcess, mongo_server_name
 from devstack.seed import DEMO_TENANT, seed_demo
 from devstack.stack import StackConfig, infrastructure, services, taken_ports
 from devstack.tokens import ensure_key_pair, mint_token
@@ -101,6 +101,7 @@ def _banner(config: StackConfig, token: str) -> None:
     lines += [
         f"  mailbox     http://localhost:{config.mailbox_port}  (every email the system sends)",
         f"  inbound     smtp://localhost:{config.inbound_port}  (replies, bounces and unsubscribes to the mailer)",
+        f"  database    mongodb://localhost:{config.mongo_port}  ({mongo_server_name()})",
         f"  logs        {config.logs}/",
         "",
         f"  dev bearer token (tenant {DEMO_TENANT}, admin), also in {config.data_dir / 'dev-token.txt'}:",

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from importlib.metadata import distributions, version
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -116,11 +117,43 @@ def tansu(*, port: int, log_path: Path) -> ManagedProcess:
     return ManagedProcess(name="kafka (tansu)", argv=argv, log_path=log_path, port=port)
 
 
-def secantus(*, port: int, storage_path: Path | str, log_path: Path) -> ManagedProcess:
-    """The MongoDB-wire-compatible server (WiredTiger storage under `storage_path`)."""
-    argv = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-            "--storage-path", str(storage_path), "--log-level", "WARNING"]
-    return ManagedProcess(name="mongodb (secantus)", argv=argv, log_path=log_path, port=port)
+# The Rust server ships only in SecantusDB 0.6 (0.7, which the code imports, dropped it): `make install` puts the
+# release pinned in rust-server.txt in a folder of its own, beside the virtual environment.
+RUST_SERVER_HOME = Path(__file__).resolve().parents[1] / ".venv-tools" / "secantusdb"
+RUST_SERVER_BIN = RUST_SERVER_HOME / "secantusdb.scripts" / "secantusd-rs"
+MONGO_SERVERS = {"rs": "SecantusDB's Rust server", "py": "SecantusDB's Python server"}
+
+
+def mongo_server() -> str:
+    """Which local MongoDB-compatible server runs: `ARF_DEV_MONGO_SERVER` = rs (the default) or py."""
+    chosen = os.environ.get("ARF_DEV_MONGO_SERVER", "rs").strip().lower()
+    if chosen not in MONGO_SERVERS:
+        raise SystemExit(f"ARF_DEV_MONGO_SERVER={chosen!r} is not one of {', '.join(MONGO_SERVERS)}")
+    return chosen
+
+
+def mongo_server_name(server: str | None = None) -> str:
+    """The server and its release, as benchmarks and `make up` print it."""
+    chosen = server or mongo_server()
+    if chosen == "rs":
+        release = next((d.version for d in distributions(path=[str(RUST_SERVER_HOME)])), "not installed")
+    else:
+        release = version("SecantusDB")
+    return f"{MONGO_SERVERS[chosen]} (SecantusDB {release}, ARF_DEV_MONGO_SERVER={chosen})"
+
+
+def secantus(*, port: int, storage_path: Path | str, log_path: Path, server: str | None = None) -> ManagedProcess:
+    """The MongoDB-wire-compatible server (WiredTiger storage under `storage_path`; both servers read it)."""
+    chosen = server or mongo_server()
+    where = ["--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage_path), "--log-level", "WARNING"]
+    if chosen == "py":
+        return ManagedProcess(name="mongodb (secantus, Python)", argv=[sys.executable, "-m", "secantus", *where],
+                              log_path=log_path, port=port)
+    if not RUST_SERVER_BIN.exists():
+        raise SystemExit(f"{RUST_SERVER_BIN} is missing: run `make install` (or set ARF_DEV_MONGO_SERVER=py)")
+    # A 1 GB cache is plenty for local data, and leaves the rest of a laptop alone (the server's default is 4 GB).
+    return ManagedProcess(name="mongodb (secantus, Rust)", argv=[str(RUST_SERVER_BIN), *where, "--cache-size", "1G"],
+                          log_path=log_path, port=port)
 
 
 def secantus_url(port: int) -> str:

@@ -2,7 +2,8 @@
 
 1. `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` set → those (a real cluster);
 2. else a Docker engine answers → testcontainers (Apache Kafka, a one-node MongoDB replica set);
-3. else the local default processes (Tansu, SecantusDB) on free ports, with throwaway storage.
+3. else the local default processes (Tansu, SecantusDB) on free ports, with throwaway storage; the database
+   server is SecantusDB's Rust server unless `ARF_DEV_MONGO_SERVER=py` picks the Python one.
 """
 
 import contextlib
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.processes import ManagedProcess, free_port, secantus, secantus_url, tansu
+from devstack.processes import ManagedProcess, free_port, mongo_server_name, secantus, secantus_url, tansu
 
 
 @dataclass
@@ -23,6 +24,11 @@ class Infrastructure:
     mongodb_url: str
     kafka_idempotence: bool
     kafka_broker: ManagedProcess | None = None  # set when the tests own the broker process (can restart it)
+    database: str = "MongoDB"  # which server answers at mongodb_url, as benchmarks print it
+
+    def describe(self) -> str:
+        """One line for a benchmark's output: which broker and which database server it ran on."""
+        return f"infrastructure: {self.kind} (Kafka {self.kafka_bootstrap_servers}; {self.database} {self.mongodb_url})"
 
     def restart_broker(self) -> None:
         """Stop and start the local broker (memory storage: it forgets every topic and message)."""
@@ -71,7 +77,8 @@ def _containers() -> Iterator[Infrastructure]:
         host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
         mongo.exec(["mongosh", "--quiet", "--eval", f"rs.initiate({{_id:'rs0',members:[{{_id:0,host:'localhost:27017'}}]}})"])
         url = f"mongodb://{host}:{port}/?directConnection=true"
-        yield Infrastructure("testcontainers", kafka.get_bootstrap_server(), url, kafka_idempotence=True)
+        yield Infrastructure("testcontainers", kafka.get_bootstrap_server(), url, kafka_idempotence=True,
+                             database="MongoDB 8 replica set (testcontainers)")
 
 
 @contextlib.contextmanager
@@ -91,6 +98,7 @@ def _local_processes() -> Iterator[Infrastructure]:
             secantus_url(mongo_port),
             kafka_idempotence=False,
             kafka_broker=broker,
+            database=mongo_server_name(),
         )
     finally:
         broker.stop(5)
