@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 
-.PHONY: install up test test-a-year-ahead test-unit test-integration benchmarks replay-dlq clean
+.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e benchmarks replay-dlq clean
 
 install: $(STAMP) $(TOOLS)/.installed
 
@@ -36,8 +36,15 @@ test-a-year-ahead: install
 	@command -v faketime >/dev/null || { echo "make test-a-year-ahead needs faketime (apt-get install faketime)"; exit 1; }
 	faketime -f '+365d' $(BIN)/python -m pytest -q
 
+## The three layers (`make test` runs all three): unit needs no server and takes under a minute.
 test-unit: install
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -m unit
+
+test-integration: install
+	$(BIN)/python -m pytest -q -m integration
+
+test-e2e: install
+	$(BIN)/python -m pytest -q -m e2e
 
 benchmarks: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -29,7 +29,7 @@ from shared.platform.clock import ManualClock
 from shared.platform.leases import Lease
 from shared.platform.mongo import TYPE_REGISTRY
 from shared.platform.outbox import Outbox
-from shared.testing.infra import infrastructure
+from devstack.testing.infra import infrastructure
 
 TENANT = "bench"
 DAY = date(2026, 6, 15)

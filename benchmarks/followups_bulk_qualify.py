@@ -19,8 +19,8 @@ from devstack.tokens import ensure_key_pair, mint_token
 from services.followups.app import create_app
 from services.followups.config import FollowupsSettings
 from shared.platform.mongo import TYPE_REGISTRY
-from shared.testing.infra import infrastructure
-from shared.testing.services import Isolation, serve_app, service_settings
+from devstack.testing.infra import infrastructure
+from devstack.testing.services import Isolation, serve_app, service_settings
 
 TENANT = "bench"
 

@@ -50,7 +50,7 @@ from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory  # 
 from shared.platform.inbox import ProcessedEvents  # noqa: E402
 from shared.platform.kafka import RawRecord  # noqa: E402
 from shared.platform.runtime import ServiceRuntime  # noqa: E402
-from shared.testing.infra import infrastructure  # noqa: E402
+from devstack.testing.infra import infrastructure  # noqa: E402
 
 TENANT = "bench"
 ITEMS_PER_CLIENT = 20

@@ -46,8 +46,8 @@ from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.receivables import ItemStatusChanged  # noqa: E402
 from shared.contracts.topics import Topics  # noqa: E402
 from shared.contracts.values import ActionType, ItemSnapshot  # noqa: E402
-from shared.testing.infra import Infrastructure, infrastructure  # noqa: E402
-from shared.testing.services import Isolation, eventually, service_env, wait_ready  # noqa: E402
+from devstack.testing.infra import Infrastructure, infrastructure  # noqa: E402
+from devstack.testing.services import Isolation, eventually, service_env, wait_ready  # noqa: E402
 
 TENANT = "bench"
 CLIENTS = 200

@@ -41,8 +41,8 @@ from services.mailer.domain import addressees, new_send  # noqa: E402
 from shared.contracts.email import EmailRequested  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import Stream, Topics  # noqa: E402
-from shared.testing.infra import Infrastructure, infrastructure  # noqa: E402
-from shared.testing.services import Isolation, serve_app, service_settings  # noqa: E402
+from devstack.testing.infra import Infrastructure, infrastructure  # noqa: E402
+from devstack.testing.services import Isolation, serve_app, service_settings  # noqa: E402
 from shared.templating import render_email  # noqa: E402
 from tests.mailer.samples import email_request  # noqa: E402
 

@@ -17,7 +17,7 @@ from devstack.processes import ManagedProcess, mongo_server_name
 from devstack.seed import DEMO_TENANT, seed_demo
 from devstack.stack import StackConfig, infrastructure, services, taken_ports
 from devstack.tokens import ensure_key_pair, mint_token
-from shared.testing.services import wait_ready
+from devstack.testing.services import wait_ready
 
 READY_TIMEOUT_S = 90.0
 

@@ -1,7 +1,7 @@
 """The demo tenant `make up` seeds through the services' own APIs (idempotent: a restart adds nothing)."""
 
-from services.dunning.demo import seed_demo_scenario
-from services.followups.demo import seed_demo_tenant
+from devstack.demo.dunning import seed_demo_scenario
+from devstack.demo.followups import seed_demo_tenant
 from devstack.stack import StackConfig
 from shared.platform.clock import SystemClock
 

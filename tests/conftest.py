@@ -1,14 +1,20 @@
 """Fixtures every test can use: the real infrastructure (chosen once per run), per-test isolation,
-and development tokens signed with a throwaway key."""
+and development tokens signed with a throwaway key; and the three layers every test belongs to.
 
+A test's layer follows from what it uses, so it cannot be mislabelled: `e2e` under `tests/e2e` or marked
+`slow` (several services as processes), `integration` when it asks for `infra` (the real broker,
+database, SMTP), `unit` otherwise — and a unit test that opens a network connection fails.
+"""
+
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from devstack.tokens import ensure_key_pair, mint_token
-from shared.testing.infra import Infrastructure, infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure, infrastructure
+from devstack.testing.services import Isolation
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +48,34 @@ def token_for(dev_keys: tuple[Path, Path]) -> Callable[..., str]:
                           email=email or f"{user_id}@{tenant_id}.example")
 
     return mint
+
+
+LAYERS = ("unit", "integration", "e2e")
+
+
+def layer_of(item: pytest.Item) -> str:
+    if "e2e" in item.path.parts or item.get_closest_marker("slow") or item.get_closest_marker("e2e"):
+        return "e2e"
+    if item.get_closest_marker("integration") or "infra" in getattr(item, "fixturenames", ()):
+        return "integration"  # a test serving a real SMTP server of its own says so with the marker
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(layer_of(item))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_off_the_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test runs on fakes: an IP connection from one means it needs the integration layer."""
+    if layer_of(request.node) != "unit":
+        return
+    connect = socket.socket.connect
+
+    def refuse(self: socket.socket, address: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"a unit test connected to {address!r}: use fakes, or ask for `infra`")
+        connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)

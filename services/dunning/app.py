@@ -16,15 +16,7 @@ from services.dunning.scheduler import Scheduler, SchedulerConfig
 from shared.contracts.actions import ActionChanged
 from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailRequested
-from shared.contracts.receivables import (
-    ClientUpserted,
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemStatusDefined,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import ITEM_EVENTS, ClientUpserted, ItemStatusDefined
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.http import create_http_app
 from shared.platform.leases import Lease
@@ -54,7 +46,7 @@ async def wire(runtime: ServiceRuntime, app: FastAPI, *, settings: DunningSettin
     router = runtime.event_router(CONSUMER)
     deps = {"store": store, "clock": runtime.clock}
     router.on(ClientUpserted, partial(on_client_upserted, **deps))
-    for item_event in (ItemsUpserted, ItemsClosed, ItemStatusChanged, ItemsDetached, ItemsReattached):
+    for item_event in ITEM_EVENTS:
         router.on(item_event, partial(on_items_changed, **deps))
     router.on(ItemStatusDefined, partial(on_status_defined, **deps))
     router.on(ActionChanged, partial(on_action_changed, **deps))

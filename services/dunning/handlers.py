@@ -14,19 +14,9 @@ from services.dunning.domain.progress import apply_snapshot, due_step, paused_by
 from services.dunning.domain.scenarios import Scenario, scenario_for
 from services.dunning.domain.state import ClientState, ItemState, StatusRule
 from shared.contracts.actions import ActionChanged
-from shared.contracts.receivables import (
-    ClientUpserted,
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemStatusDefined,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import ClientUpserted, ItemEvent, ItemsDetached, ItemStatusDefined
 from shared.platform.clock import Clock
 from shared.platform.consumer import EventContext
-
-ItemEvent = ItemsUpserted | ItemsClosed | ItemStatusChanged | ItemsDetached | ItemsReattached
 
 
 async def tenant_scenarios(

@@ -7,7 +7,8 @@ a step that no longer exists. Each update is conditional on the item being uncha
 
 from pymongo import UpdateOne
 
-from services.dunning.adapters.store import DunningStore, doc_id
+from services.dunning.adapters.store import DunningStore
+from shared.platform.mongo import doc_id
 from services.dunning.domain.preview import position_in
 from services.dunning.domain.scenarios import scenario_for
 

@@ -2,12 +2,14 @@
 
 import asyncio
 import logging
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.followups.adapters.attachments import ORPHAN_AGE
 from services.followups.adapters.events import PUBLISHED, UnitOfWork
+from services.followups.adapters.migrations import migrate
 from services.followups.adapters.store import Store
 from services.followups.api import actions, admin, documents, links, receivables, wizard
 from services.followups.api.deps import TenantGate
@@ -51,6 +53,7 @@ async def wire(runtime: ServiceRuntime, app: FastAPI) -> None:
                 clock=runtime.clock, settings=settings, link_keys=_link_keys(settings))
     app.state.followups = deps
     app.state.tenant_gate = TenantGate()
+    runtime.on_database_ready(partial(migrate, runtime.db))
     runtime.on_database_ready(store.ensure_indexes)
     runtime.document_publications(PUBLISHED)
     subscribe(runtime, deps)

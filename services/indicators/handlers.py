@@ -9,7 +9,7 @@ A change of a client's attribution or of a status definition recounts only the i
 in small transactions, while the stream goes on.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from services.indicators.domain.facts import (
@@ -37,6 +37,7 @@ from shared.contracts.receivables import (
 from shared.contracts.values import ItemSnapshot
 from shared.platform.clock import Clock
 from shared.platform.consumer import EventContext
+from shared.sequences import chunks
 
 DEFAULT_CHUNK = 200
 
@@ -162,10 +163,10 @@ async def recount(tenant_id: str, item_ids: Sequence[str], action_ids: Sequence[
     """Count the given items and actions again with the current facts, one small transaction per chunk;
     returns how many changed. Idempotent: a subject already counted right is left alone."""
     changed = 0
-    for chunk in _chunks(item_ids, chunk_size):
+    for chunk in chunks(item_ids, chunk_size):
         changed += await transact(lambda session, chunk=chunk: _recount_items(
             tenant_id, chunk, event=event, store=store, clock=clock, session=session))
-    for chunk in _chunks(action_ids, chunk_size):
+    for chunk in chunks(action_ids, chunk_size):
         changed += await transact(lambda session, chunk=chunk: _recount_actions(
             tenant_id, chunk, event=event, store=store, clock=clock, session=session))
     return changed
@@ -207,10 +208,6 @@ async def _count(tenant_id: str, snapshots: Sequence[ItemSnapshot], held: dict[s
         for snapshot in snapshots
     ]
 
-
-def _chunks(ids: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 async def settle_recent_definitions(*, store: IndicatorStore, transact: Transact, clock: Clock, since_seconds: float,

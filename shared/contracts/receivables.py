@@ -136,3 +136,10 @@ class ItemsReattached(EventPayload):
     reason: ReattachReason
     actor: Actor = SYSTEM
     items: ItemBatch
+
+
+ItemEvent = ItemsUpserted | ItemsClosed | ItemStatusChanged | ItemsDetached | ItemsReattached
+# The events that carry item snapshots (a consumer keeping per-item state subscribes to all of them).
+ITEM_EVENTS: tuple[type[ItemEvent], ...] = (ItemsUpserted, ItemsClosed, ItemStatusChanged, ItemsDetached, ItemsReattached)
+# Everything on the receivables streams: clients, items, and status definitions.
+RECEIVABLE_EVENTS: tuple[type[EventPayload], ...] = (ClientUpserted, *ITEM_EVENTS, ItemStatusDefined)

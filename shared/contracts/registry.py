@@ -4,26 +4,12 @@ from shared.contracts.actions import ActionChanged
 from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailDelivered, EmailFailed, EmailRequested, ReplyReceived
 from shared.contracts.envelope import EventPayload
-from shared.contracts.receivables import (
-    ClientUpserted,
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemStatusDefined,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import RECEIVABLE_EVENTS
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.type_name(): cls
     for cls in (
-        ClientUpserted,
-        ItemsUpserted,
-        ItemsClosed,
-        ItemStatusChanged,
-        ItemStatusDefined,
-        ItemsDetached,
-        ItemsReattached,
+        *RECEIVABLE_EVENTS,
         ActionChanged,
         DunningStepRecorded,
         ScheduledActionExecuted,

@@ -86,5 +86,11 @@ async def find_by_ids(
     return found
 
 
+def doc_id(*parts: str) -> str:
+    """One `_id` from a tenant and keys (`acme|inv-1`), unambiguous whatever characters the parts hold: a
+    point lookup by `_id` is the fastest path and tenant-scoped, and two tenants' keys never collide."""
+    return "|".join(part.replace("%", "%25").replace("|", "%7C") for part in parts)
+
+
 async def ping(db: AsyncDatabase[Any]) -> None:
     await db.command("ping")

@@ -20,10 +20,10 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.uri_parser import parse_uri
 
-from shared.contracts.envelope import EventPayload
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import Clock, SystemClock
-from shared.platform.consumer import EventRouter
+from shared.platform.consumer import EventContext, EventRouter, Handler, Route
 from shared.platform.dead_letters import DeadLetters
 from shared.platform.errors import RedeliveryNeeded
 from shared.platform.inbox import ProcessedEvents
@@ -46,8 +46,11 @@ async def _raw_body(message: Any) -> bytes:
 class ServiceRuntime:
     """Everything a service process runs besides its own rules."""
 
-    def __init__(self, *, name: str, settings: PlatformSettings, clock: Clock | None = None) -> None:
+    def __init__(self, *, name: str, settings: PlatformSettings, clock: Clock | None = None,
+                 offline: bool = False) -> None:
         self.name = name
+        # Offline: the composition root was given in-memory adapters; no database, no broker, no workers.
+        self.offline = offline
         self.settings = settings
         self.clock = clock or SystemClock()
         self.topics = Topics(settings.kafka_topic_prefix)
@@ -95,6 +98,10 @@ class ServiceRuntime:
         With `batch_size` > 1 the group reads up to that many records at a time and handles them in one
         transaction (handlers may buffer writes in `ctx.scope` and flush once); a failing batch is
         retried one record at a time."""
+        if self.offline:
+            offline = OfflineRouter(consumer)
+            self.routers.append(offline)  # type: ignore[arg-type]
+            return offline  # type: ignore[return-value]
         router = EventRouter(
             consumer=consumer,
             client=self._client(),
@@ -121,12 +128,17 @@ class ServiceRuntime:
 
     async def open(self) -> None:
         """Create clients (no I/O yet): the database and outbox exist for wiring from here on."""
+        if self.offline:
+            return
         self.mongo = create_mongo_client(self.settings, appname=f"arf-{self.name}")
         self._db = self.mongo[database_name(self.settings, self.name)]
         self._outbox = Outbox(self._db, source=self.source, topics=self.topics, clock=self.clock)
 
     def start(self) -> None:
         """Connect in the background; the HTTP server answers (not ready) meanwhile."""
+        if self.offline:
+            self.mongo_ready = self.kafka_ready = True
+            return
         for router in self.routers:
             self._subscribe(router)
         self._tasks.append(asyncio.create_task(self._supervise(), name=f"{self.name}-supervisor"))
@@ -151,6 +163,8 @@ class ServiceRuntime:
     async def readiness(self) -> dict[str, str]:
         """Per dependency, 'ok' or the reason it is not usable right now."""
         checks = {"mongodb": "ok", "kafka": "ok"}
+        if self.offline:
+            return {"in_memory_adapters": "ok"}
         try:
             await asyncio.wait_for(ping(self.db), timeout=1.5)
         except Exception as exc:
@@ -258,6 +272,23 @@ class ServiceRuntime:
                 failures += 1
                 await _quietly(self.broker.stop())
                 await asyncio.sleep(min(1.0 * failures, 5.0))
+
+
+class OfflineRouter:
+    """The routes of a consumer group when the service runs on in-memory adapters: a unit test delivers
+    an envelope to the handler the service registered for its type, as the consumer would."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self.routes: dict[str, Route] = {}
+
+    def on(self, payload_cls: type[EventPayload], handler: Handler, *, transactional: bool = True) -> None:
+        self.routes[payload_cls.type_name()] = Route(payload_cls, handler, transactional)
+
+    async def deliver(self, envelope: Envelope) -> None:
+        route = self.routes[envelope.type]
+        await route.handler(envelope.payload(route.payload_cls), EventContext(envelope=envelope, session=None,
+                                                                               outbox=None))
 
 
 async def _forever(worker: Hook) -> None:

@@ -10,7 +10,7 @@ from pymongo import MongoClient
 from devstack import processes
 from devstack.processes import RUST_SERVER_BIN, ManagedProcess, mongo_server_name, secantus
 from devstack.stack import SERVICES, StackConfig, service_environment
-from shared.testing.infra import Infrastructure
+from devstack.testing.infra import Infrastructure
 
 
 def retries_writes(url: str) -> bool:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 from tests.dunning.harness import Dunning, running_dunning
 
 START = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
 from shared.platform.mongo import TYPE_REGISTRY
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.dunning.builders import TENANT
 
 

@@ -1,6 +1,6 @@
 """The demo seed gives the demo tenant its default scenario through the API, and can run twice."""
 
-from services.dunning.demo import seed_demo_scenario
+from devstack.demo.dunning import seed_demo_scenario
 from tests.dunning.harness import Dunning
 
 

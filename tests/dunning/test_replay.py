@@ -18,8 +18,8 @@ from shared.contracts.receivables import (
     ReattachReason,
 )
 from shared.contracts.values import ActionSnapshot, ActionState, ActionType, StatusCategory
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 from tests.dunning.builders import DUE, client_event, snapshot, status_event
 from tests.dunning.conftest import START
 from tests.dunning.harness import Dunning, running_dunning

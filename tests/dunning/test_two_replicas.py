@@ -15,9 +15,9 @@ from pymongo import AsyncMongoClient
 from devstack.processes import ManagedProcess, free_port
 from shared.contracts.receivables import ItemsUpserted
 from shared.contracts.topics import Stream, Topics
-from shared.testing.infra import Infrastructure
-from shared.testing.kafka import read_topic
-from shared.testing.services import Isolation, eventually, service_env, wait_ready
+from devstack.testing.infra import Infrastructure
+from devstack.testing.kafka import read_topic
+from devstack.testing.services import Isolation, eventually, service_env, wait_ready
 from tests.dunning.builders import client_event, snapshot
 from tests.dunning.harness import EventFeed
 

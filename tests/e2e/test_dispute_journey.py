@@ -31,8 +31,8 @@ from services.mailer.config import MailerSettings
 from shared.contracts.receivables import ItemsDetached, ItemsReattached
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.followups.helpers import Api, EventLog, Service, seed_people
 
 pytestmark = pytest.mark.slow

@@ -25,8 +25,8 @@ from services.mailer.app import create_app as create_mailer
 from services.mailer.config import MailerSettings
 from shared.contracts.topics import Topics
 from shared.links import new_link_key_setting
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.followups.helpers import Api, EventLog, Service, seed_client, seed_people
 
 CHROMIUM = "/usr/bin/chromium"

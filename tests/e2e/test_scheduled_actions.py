@@ -25,8 +25,8 @@ from shared.contracts.dunning import ScheduledActionExecuted
 from shared.contracts.email import EmailRequested
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.followups.helpers import Api, EventLog, Service, history_of, seed_client, seed_people
 
 TODAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from services.followups.app import create_app
 from services.followups.config import FollowupsSettings
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, serve_app, service_settings
 from tests.followups.helpers import INBOUND, LINK_KEYS, LINK_POSTS_PER_MINUTE, Api, EventLog, Service
 
 TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

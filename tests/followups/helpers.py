@@ -14,9 +14,9 @@ from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
 from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
-from shared.testing.infra import Infrastructure
-from shared.testing.kafka import produce
-from shared.testing.services import Isolation, eventually
+from devstack.testing.infra import Infrastructure
+from devstack.testing.kafka import produce
+from devstack.testing.services import Isolation, eventually
 
 
 LINK_KEYS = new_link_key_setting("k1")  # the session's followups signs its links with these

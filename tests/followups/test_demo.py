@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Callable
 
-from services.followups.demo import seed_demo_tenant
+from devstack.demo.followups import seed_demo_tenant
 from tests.followups.helpers import Service
 
 

@@ -14,7 +14,7 @@ from shared.contracts.actions import ActionChanged
 from shared.contracts.email import AttachmentRef, EmailFailed, EmailPurpose, FailureKind, ReplyKind, ReplyReceived
 from shared.contracts.receivables import ClientUpserted
 from shared.contracts.topics import Stream
-from shared.testing.services import serve_app
+from devstack.testing.services import serve_app
 from tests.followups.conftest import ATTACHMENT_LIMIT
 from tests.followups.helpers import Api, history_of, publish
 from tests.followups.links import PDF, Case, open_case

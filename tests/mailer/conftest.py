@@ -23,8 +23,8 @@ from shared.contracts.email import EmailRequested
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Stream, Topics
 from shared.links import LinkKeys, new_link_key_setting
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 
 TENANT = "acme"
 INBOUND_DOMAIN = "inbound.acme.example"

@@ -8,8 +8,8 @@ from services.mailer.domain import send_id_for
 from shared.contracts.email import AttachmentRef, EmailPurpose
 from shared.contracts.topics import Stream
 from shared.contracts.values import Recipient, TemplateVariant
-from shared.testing.kafka import headers_of, read_topic
-from shared.testing.services import eventually
+from devstack.testing.kafka import headers_of, read_topic
+from devstack.testing.services import eventually
 from tests.mailer.conftest import PDF, TENANT, Mailer
 from tests.mailer.samples import email_request
 

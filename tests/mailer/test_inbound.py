@@ -36,8 +36,8 @@ from shared.platform.clock import SystemClock
 from shared.platform.metrics import Metrics
 from shared.platform.mongo import create_mongo_client
 from shared.platform.outbox import Outbox
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 from tests.mailer.conftest import INBOUND_DOMAIN, TENANT, Mailer, mailer_settings
 from tests.mailer.mails import PDF, deliver, grant, reply, reply_address, standard_bounce, wait_listening
 from tests.mailer.samples import email_request

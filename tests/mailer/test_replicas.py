@@ -4,8 +4,8 @@ stopped in the middle of a burst hands its unsent rows back and the others send 
 from collections import Counter
 
 from services.mailer.app import create_app
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app
 from tests.mailer.conftest import Ledger, Requests, Sink, mailer_settings
 from tests.mailer.samples import email_request
 

@@ -20,6 +20,8 @@ from services.mailer.config import SmtpSettings
 from services.mailer.domain import Verdict
 from tests.mailer.conftest import Sink
 
+pytestmark = pytest.mark.integration  # a real SMTP server (aiosmtpd) on a local port
+
 MESSAGE = b"From: ar@acme.example\r\nTo: marie@dupont.example\r\nSubject: test\r\n\r\nHello\r\n"
 SENDER = "bounces+0123@inbound.acme.example"
 

@@ -9,9 +9,9 @@ from pymongo import AsyncMongoClient
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Stream, Topics
-from shared.testing.infra import Infrastructure
-from shared.testing.kafka import headers_of, produce, read_topic
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.kafka import headers_of, produce, read_topic
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.platform.probe import ProbeSettings, client_event, create_app
 
 

@@ -4,8 +4,8 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.platform.probe import ProbeSettings, create_app
 
 

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.processes import ManagedProcess, free_port
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation, eventually, serve_app, service_env, service_settings, wait_ready
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation, eventually, serve_app, service_env, service_settings, wait_ready
 from tests.platform.probe import ProbeSettings, create_app
 
 PROBE = str(Path(__file__).with_name("probe.py"))
@@ -105,6 +106,7 @@ async def _unsent(infra: Infrastructure, isolation: Isolation) -> int:
         await client.close()
 
 
+@pytest.mark.integration  # starts a service process that tries to connect
 class TestBadConfiguration:
     def test_a_malformed_variable_is_one_line_naming_it(self) -> None:
         result = subprocess.run([sys.executable, "-m", "services.indicators"], capture_output=True, text=True,

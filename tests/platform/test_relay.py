@@ -18,9 +18,9 @@ from shared.platform.mongo import TYPE_REGISTRY, run_in_transaction
 from shared.platform.outbox import Outbox, OutboxRows
 from shared.platform.relay import OutboxRelay
 from shared.platform.settings import PlatformSettings
-from shared.testing.infra import Infrastructure
-from shared.testing.kafka import headers_of, read_topic
-from shared.testing.services import Isolation, eventually, serve_app, service_settings
+from devstack.testing.infra import Infrastructure
+from devstack.testing.kafka import headers_of, read_topic
+from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.platform.probe import ProbeSettings, client_event, create_app
 
 

@@ -10,8 +10,8 @@ from shared.platform.clock import SystemClock
 from shared.platform.consumer import EventRouter
 from shared.platform.metrics import Metrics
 from shared.platform.settings import ConsumerSettings
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 
 
 def retries(metrics: Metrics, consumer: str) -> float:

@@ -18,7 +18,8 @@ from services.dunning.domain.decisions import StepRecord
 from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.scenarios import Scenario
 from services.dunning.domain.state import ActionState, ClientState, ItemState, RunState, StatusRule
-from shared.platform.mongo import ID_CHUNK, find_by_ids
+from shared.platform.mongo import ID_CHUNK, doc_id, find_by_ids
+from shared.sequences import chunks
 
 Session = AsyncClientSession | None
 # A long `$in` is matched element by element against every candidate on SecantusDB (cost ~ ids x docs):
@@ -32,9 +33,6 @@ RETIRED_ITEM_INDEXES = ("tenant_id_1_scenario_code_1_due_date_1", "_id_1_version
                         "tenant_id_1_status_code_1")
 
 
-def doc_id(tenant_id: str, key: str) -> str:
-    return f"{tenant_id}|{key}"
-
 
 def _doc(tenant_id: str, key: str, model: Any) -> dict[str, Any]:
     return {"_id": doc_id(tenant_id, key), "tenant_id": tenant_id, **model.model_dump(mode="python")}
@@ -43,10 +41,6 @@ def _doc(tenant_id: str, key: str, model: Any) -> dict[str, Any]:
 def _stored(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: (value.model_dump() if hasattr(value, "model_dump") else value) for name, value in fields.items()}
 
-
-def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield list(values[start:start + IN_CHUNK])
 
 
 class DunningStore:
@@ -213,7 +207,7 @@ class DunningStore:
             stored = _stored(fields)
             grouped.setdefault(repr(sorted(stored.items())), (stored, []))[1].append(doc_id(tenant_id, item_id))
         operations = [UpdateMany({"_id": {"$in": chunk}}, {"$set": fields})
-                      for fields, ids in grouped.values() for chunk in _chunks(ids)]
+                      for fields, ids in grouped.values() for chunk in chunks(ids, IN_CHUNK)]
         if operations:
             await self.items.bulk_write(operations, ordered=False, session=session)
 
@@ -244,7 +238,7 @@ class DunningStore:
         # Python server then skips the per-document operator diff, the largest single cost of a move there.
         operations = [UpdateMany({"_id": {"$in": chunk}},
                                  [{"$set": {name: {"$literal": value} for name, value in values.items()}}])
-                      for values, keys in grouped.values() for chunk in _chunks(keys)]
+                      for values, keys in grouped.values() for chunk in chunks(keys, IN_CHUNK)]
         await self.items.bulk_write(operations, ordered=False, session=session)
         return True
 
@@ -286,7 +280,7 @@ class DunningStore:
                               ) -> dict[str, set[str]]:
         """For each (client, step, day) base key, the group keys already recorded that day."""
         docs = []
-        for chunk in _chunks(sorted(set(bases))):
+        for chunk in chunks(sorted(set(bases)), IN_CHUNK):
             docs += await self.records.find({"tenant_id": tenant_id, "group_base": {"$in": chunk}},
                                             {"group_key": 1, "group_base": 1}, session=session).to_list()
         used: dict[str, set[str]] = {}

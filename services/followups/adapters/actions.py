@@ -8,7 +8,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.followups.adapters.documents import chunks, doc_id, from_doc, to_doc, unique
+from services.followups.adapters.documents import from_doc, to_doc
+from shared.platform.mongo import ID_CHUNK, doc_id
+from shared.sequences import chunks, unique
 from services.followups.domain.actions import Action
 from services.followups.domain.history import HistoryEntry
 
@@ -31,7 +33,7 @@ class ActionsRepository:
 
     async def many(self, tenant_id: str, action_ids: Sequence[str], *, session: Session = None) -> dict[str, Action]:
         found: dict[str, Action] = {}
-        for chunk in chunks(unique(action_ids)):
+        for chunk in chunks(unique(action_ids), ID_CHUNK):
             async for doc in self.collection.find({"_id": {"$in": [doc_id(tenant_id, a) for a in chunk]}},
                                                   session=session):
                 found[doc["action_id"]] = from_doc(Action, doc)

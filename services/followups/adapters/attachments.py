@@ -16,7 +16,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.followups.adapters.documents import doc_id
+from shared.platform.mongo import doc_id
 from services.followups.domain.errors import TooLarge, UnsupportedType
 from shared.document_types import SIGNATURES, TEXT_TYPES
 

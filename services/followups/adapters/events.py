@@ -20,8 +20,8 @@ from shared.contracts.receivables import (
     ItemsDetached,
     ItemsReattached,
     ItemStatusChanged,
-    ItemStatusDefined,
     ItemsUpserted,
+    RECEIVABLE_EVENTS,
     ReattachReason,
 )
 from shared.contracts.values import ActionType, Actor, ItemSnapshot
@@ -33,8 +33,7 @@ from services.followups.domain.statuses import ItemStatus
 
 T = TypeVar("T")
 PUBLISHED: tuple[type[EventPayload], ...] = (
-    ClientUpserted, ItemsUpserted, ItemsClosed, ItemStatusChanged, ItemStatusDefined, ItemsDetached, ItemsReattached,
-    ActionChanged, EmailRequested,
+    *RECEIVABLE_EVENTS, ActionChanged, EmailRequested,
 )
 
 

@@ -9,7 +9,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.values import ItemSnapshot
-from services.followups.adapters.documents import chunks, doc_id, unique
+from shared.platform.mongo import ID_CHUNK, doc_id
+from shared.sequences import chunks, unique
 
 Session = AsyncClientSession | None
 
@@ -28,7 +29,7 @@ class ItemsRepository:
     async def by_ids(self, tenant_id: str, item_ids: Sequence[str], *, session: Session = None
                      ) -> dict[str, ItemSnapshot]:
         found: dict[str, ItemSnapshot] = {}
-        for chunk in chunks(unique(item_ids)):
+        for chunk in chunks(unique(item_ids), ID_CHUNK):
             cursor = self.collection.find({"_id": {"$in": [doc_id(tenant_id, i) for i in chunk]}}, session=session)
             async for doc in cursor:
                 found[doc["item_id"]] = ItemSnapshot.model_validate(doc)

@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.values import Actor
-from services.followups.adapters.documents import doc_id, from_doc, to_doc
+from services.followups.adapters.documents import from_doc, to_doc
+from shared.platform.mongo import doc_id
 from services.followups.domain.links import LinkRecord
 
 Session = AsyncClientSession | None

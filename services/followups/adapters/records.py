@@ -8,7 +8,9 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.followups.adapters.documents import chunks, doc_id, from_doc, to_doc, unique
+from services.followups.adapters.documents import from_doc, to_doc
+from shared.platform.mongo import ID_CHUNK, doc_id
+from shared.sequences import chunks, unique
 from services.followups.domain.parties import Client, TenantSettings, User
 from services.followups.domain.statuses import ItemStatus
 from services.followups.domain.templates import ActionTemplate
@@ -29,7 +31,7 @@ class ClientsRepository:
 
     async def many(self, tenant_id: str, client_ids: Sequence[str], *, session: Session = None) -> dict[str, Client]:
         found: dict[str, Client] = {}
-        for chunk in chunks(unique(client_ids)):
+        for chunk in chunks(unique(client_ids), ID_CHUNK):
             async for doc in self.collection.find({"_id": {"$in": [doc_id(tenant_id, c) for c in chunk]}},
                                                   session=session):
                 found[doc["client_id"]] = from_doc(Client, doc)
@@ -63,7 +65,7 @@ class UsersRepository:
 
     async def active(self, tenant_id: str, user_ids: Sequence[str], *, session: Session = None) -> dict[str, User]:
         found: dict[str, User] = {}
-        for chunk in chunks(unique(user_ids)):
+        for chunk in chunks(unique(user_ids), ID_CHUNK):
             async for doc in self.collection.find({"_id": {"$in": [doc_id(tenant_id, u) for u in chunk]}},
                                                   session=session):
                 if doc.get("active", True):

@@ -30,7 +30,7 @@ from services.indicators.ports import (
     TenantKey,
 )
 from shared.contracts.values import ActionSnapshot, ItemSnapshot
-from shared.platform.mongo import find_by_ids
+from shared.platform.mongo import doc_id, find_by_ids
 
 ITEMS = "items"
 ACTIONS = "actions"
@@ -41,10 +41,6 @@ HISTORY = "history"
 # Counter on client and status documents, written by every counting transaction that read them.
 READ_MARK = "counting_reads"
 
-
-def doc_id(*parts: str) -> str:
-    """One `_id` from several parts, unambiguous whatever characters the parts hold."""
-    return "|".join(part.replace("%", "%25").replace("|", "%7C") for part in parts)
 
 
 def storage_parts(figures: Figures) -> dict[str, Figures]:

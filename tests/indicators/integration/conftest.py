@@ -9,8 +9,8 @@ from uuid import uuid4
 import pytest
 
 from shared.platform.clock import ManualClock
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 from tests.indicators.integration.support import Running, Service, running_service
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)

@@ -19,8 +19,8 @@ from shared.contracts.receivables import ItemsUpserted
 from shared.platform.clock import ManualClock
 from shared.platform.consumer import TransactionScope
 from shared.platform.mongo import TYPE_REGISTRY, run_in_transaction
-from shared.testing.infra import Infrastructure
-from shared.testing.services import Isolation
+from devstack.testing.infra import Infrastructure
+from devstack.testing.services import Isolation
 from tests.indicators.builders import client
 from tests.indicators.fakes import TENANT, context, item
 

@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from devstack.processes import free_port
-from shared.testing.infra import Infrastructure
+from devstack.testing.infra import Infrastructure
 
 S = TypeVar("S")
 T = TypeVar("T")

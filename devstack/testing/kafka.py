@@ -7,7 +7,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from shared.testing.infra import Infrastructure
+from devstack.testing.infra import Infrastructure
 
 
 async def produce(infra: Infrastructure, topic: str, *, value: bytes, key: bytes | None = None,

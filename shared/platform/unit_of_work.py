@@ -1,0 +1,61 @@
+"""The MongoDB unit of work: one transaction, its outbox rows, and a service's repositories bound to it.
+
+A service gives a `bind(session, outgoing)` that builds its transaction object (repositories holding
+the session, a publisher over `outgoing`); handlers only ever see that object (`shared.ports`).
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from shared.contracts.envelope import EventPayload
+from shared.platform.consumer import EventContext
+from shared.platform.mongo import run_in_transaction
+from shared.platform.outbox import Outbox
+from shared.ports import Flow
+
+T = TypeVar("T")
+TxT = TypeVar("TxT")
+
+
+class MongoOutgoing:
+    """Stages events in the outbox, in the transaction of `session`."""
+
+    def __init__(self, outbox: Outbox, session: AsyncClientSession | None, flow: Flow | None) -> None:
+        self._outbox, self._session, self._flow = outbox, session, flow
+
+    async def stage(self, payload: EventPayload, *, key_id: str, subject: str | None = None) -> None:
+        if self._session is None or self._flow is None:
+            raise RuntimeError("events are published only from inside a unit of work")
+        envelope = self._outbox.envelope(payload, tenant_id=self._flow.tenant_id, key_id=key_id,
+                                         correlation_id=self._flow.correlation_id,
+                                         causation_id=self._flow.causation_id, subject=subject)
+        await self._outbox.stage(self._session, [envelope])
+
+
+Bind = Callable[[AsyncClientSession | None, MongoOutgoing], TxT]
+
+
+class MongoUnitOfWork(Generic[TxT]):
+    """`run` for commands (a transaction of its own), `joined` for an event handler (the consumer's
+    transaction, which also records the event as handled), `reading` for plain reads."""
+
+    def __init__(self, *, client: AsyncMongoClient[Any], outbox: Outbox, bind: Bind[TxT]) -> None:
+        self._client, self._outbox, self._bind = client, outbox, bind
+
+    async def run(self, work: Callable[[TxT], Awaitable[T]], *, flow: Flow) -> T:
+        async def attempt(session: AsyncClientSession) -> T:
+            return await work(self._bind(session, MongoOutgoing(self._outbox, session, flow)))
+
+        result = await run_in_transaction(self._client, attempt)
+        self._outbox.notify_committed()  # wakes the relay now rather than at its next sweep
+        return result
+
+    def joined(self, ctx: EventContext) -> TxT:
+        outbox = ctx.outbox or self._outbox
+        return self._bind(ctx.session, MongoOutgoing(outbox, ctx.session, Flow.caused_by(ctx.envelope)))
+
+    def reading(self) -> TxT:
+        return self._bind(None, MongoOutgoing(self._outbox, None, None))
