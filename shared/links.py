@@ -1,9 +1,9 @@
-"""Signed links and reply addresses for internal interactive emails.
+"""Signed links and reply addresses for internal interactive emails (on `shared.signing`).
 
 A link grants one recipient a set of operations on one action (or a selection of items) until it
-expires. It is signed with a tenant-scoped key derived from a master key: a token of tenant A never
-verifies as tenant B, and master keys rotate by id (old ids keep verifying until their links expire).
-Revocation (closed action, revoked recipient) is checked by the service that owns the action.
+expires. Its URL carries a short opaque token (the link's id and a MAC under the tenant's key); the
+grant itself stays with the service that issued it, which also checks revocation (closed action,
+revoked recipient). Links of the first format, which carried the whole grant, verify until they expire.
 
 The reply address carries a compact, case-insensitive token (mail systems may lower-case local parts):
 `reply+<token>@<inbound domain>`.
@@ -12,16 +12,25 @@ The reply address carries a compact, case-insensitive token (mail systems may lo
 import base64
 import hashlib
 import hmac
-import json
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LINK_VERSION = "l1"
+from shared.signing import KeyRing, RejectionReason, Signer, TokenRejected, b32, b64, refuse_expired, unb32, unb64
+
+# Names the services used before signing was shared (`shared.signing`); the same classes.
+LinkKeys = KeyRing
+LinkRejected = TokenRejected
+
+LINK_VERSION = "l1"  # the first links: the whole grant, readable; honoured until they expire
 REPLY_VERSION = "r1"
+_SHORT_LINK = b"arf-short-link"
+_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class LinkOperation(StrEnum):
@@ -50,79 +59,55 @@ class LinkGrant(BaseModel):
         return operation in self.operations
 
 
-class RejectionReason(StrEnum):
-    MALFORMED = "malformed"
-    UNKNOWN_KEY = "unknown_key"
-    FORGED = "forged"
-    EXPIRED = "expired"
+def sign_link(grant: LinkGrant, keys: KeyRing) -> str:
+    """A short opaque token for the link's URL (`<key id>.<link id>.<mac>`, about 40 characters): the scope
+    stays with the service that issued it, so the URL tells whoever sees it nothing about the grant."""
+    mac = Signer(keys, _SHORT_LINK, size=16).mac(grant.tenant_id, grant.link_id)
+    return f"{keys.signing_key_id}.{grant.link_id}.{b64(mac)}"
 
 
-class LinkRejected(Exception):
-    """The token is not a valid link (or reply token); `reason` says why, for the page and the log."""
+@dataclass(frozen=True)
+class ShortLink:
+    """A short link token as read from a URL, not yet verified: its issuer finds the link's tenant by
+    `link_id`, then `verify_short_link` proves the token was signed for that tenant and link."""
 
-    def __init__(self, reason: RejectionReason) -> None:
-        self.reason = reason
-        super().__init__(f"link rejected: {reason.value}")
-
-
-class LinkKeys:
-    """Master keys by id; links are signed with `signing_key_id`, verified with any known id."""
-
-    def __init__(self, keys: dict[str, bytes], *, signing_key_id: str) -> None:
-        if signing_key_id not in keys:
-            raise ValueError(f"the signing key id {signing_key_id!r} is not among the keys")
-        if any(len(secret) < 32 for secret in keys.values()):
-            raise ValueError("every link key must be at least 32 bytes")
-        if any(not kid.isalnum() for kid in keys):
-            raise ValueError("key ids must be letters and digits")
-        self._keys = dict(keys)
-        self.signing_key_id = signing_key_id
-
-    @classmethod
-    def parse(cls, value: str, *, signing_key_id: str | None = None) -> "LinkKeys":
-        """From a setting `kid1:<base64 secret>,kid2:<base64 secret>`; the last one signs by default."""
-        keys = {}
-        for part in filter(None, (chunk.strip() for chunk in value.split(","))):
-            kid, _, secret = part.partition(":")
-            keys[kid] = base64.b64decode(secret)
-        if not keys:
-            raise ValueError("no link keys given")
-        return cls(keys, signing_key_id=signing_key_id or list(keys)[-1])
-
-    def key_id_ignoring_case(self, key_id: str) -> str:
-        return next((kid for kid in self._keys if kid.lower() == key_id.lower()), key_id)
-
-    def tenant_key(self, key_id: str, tenant_id: str) -> bytes:
-        master = self._keys.get(key_id)
-        if master is None:
-            raise LinkRejected(RejectionReason.UNKNOWN_KEY)
-        return hmac.new(master, f"arf-link-key:{tenant_id}".encode(), hashlib.sha256).digest()
+    key_id: str
+    link_id: str
+    mac: bytes
 
 
-def sign_link(grant: LinkGrant, keys: LinkKeys) -> str:
-    payload = _b64(json.dumps(grant.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
-    signed = f"{LINK_VERSION}.{keys.signing_key_id}.{payload}"
-    mac = hmac.new(keys.tenant_key(keys.signing_key_id, grant.tenant_id), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{_b64(mac)}"
+def read_short_link(token: str) -> ShortLink:
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isalnum() or not _LINK_ID.fullmatch(parts[1]):
+        raise TokenRejected(RejectionReason.MALFORMED)
+    try:
+        return ShortLink(parts[0], parts[1], unb64(parts[2]))
+    except ValueError:
+        raise TokenRejected(RejectionReason.MALFORMED) from None
 
 
-def verify_link(token: str, keys: LinkKeys, *, now: datetime) -> LinkGrant:
-    """The grant a token carries, or LinkRejected: malformed, unknown key, forged (any change), expired."""
+def verify_short_link(link: ShortLink, keys: KeyRing, *, tenant_id: str) -> None:
+    Signer(keys, _SHORT_LINK, size=16).check(tenant_id, link.link_id, link.mac, key_id=link.key_id)
+
+
+def is_full_link(token: str) -> bool:
+    """A token of the first format, which carried the whole grant: still honoured until it expires."""
+    return token.startswith(f"{LINK_VERSION}.")
+
+
+def verify_link(token: str, keys: KeyRing, *, now: datetime) -> LinkGrant:
+    """The grant a first-format token carries, or TokenRejected: malformed, unknown key, forged, expired."""
     parts = token.split(".")
     if len(parts) != 4 or parts[0] != LINK_VERSION:
-        raise LinkRejected(RejectionReason.MALFORMED)
+        raise TokenRejected(RejectionReason.MALFORMED)
     _, key_id, payload, mac = parts
     try:
-        grant = LinkGrant.model_validate_json(_unb64(payload))
-        given_mac = _unb64(mac)
+        grant = LinkGrant.model_validate_json(unb64(payload))
+        given_mac = unb64(mac)
     except (ValidationError, ValueError):
-        raise LinkRejected(RejectionReason.MALFORMED) from None
-    expected = hmac.new(keys.tenant_key(key_id, grant.tenant_id), f"{LINK_VERSION}.{key_id}.{payload}".encode(),
-                        hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, given_mac):
-        raise LinkRejected(RejectionReason.FORGED)
-    if grant.expires_at <= now:
-        raise LinkRejected(RejectionReason.EXPIRED)
+        raise TokenRejected(RejectionReason.MALFORMED) from None
+    Signer(keys).check(grant.tenant_id, f"{LINK_VERSION}.{key_id}.{payload}", given_mac, key_id=key_id)
+    refuse_expired(grant.expires_at, now)
     return grant
 
 
@@ -149,52 +134,30 @@ def recipient_digest(address: str) -> str:
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]
 
 
-def reply_token(grant: LinkGrant, keys: LinkKeys) -> str:
+def reply_token(grant: LinkGrant, keys: KeyRing) -> str:
     """A lower-case token for `reply+<token>@domain`, bound to the grant's link and recipient."""
     fields = [grant.tenant_id, grant.link_id, recipient_digest(grant.recipient),
               "f" if grant.forwarding_allowed else "", str(int(grant.expires_at.timestamp()))]
-    payload = _b32("|".join(fields).encode())
-    signed = f"{REPLY_VERSION}-{keys.signing_key_id.lower()}-{payload}"
-    mac = hmac.new(keys.tenant_key(keys.signing_key_id, grant.tenant_id), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}-{_b32(mac[:10])}"
+    signed = f"{REPLY_VERSION}-{keys.signing_key_id.lower()}-{b32('|'.join(fields).encode())}"
+    return f"{signed}-{b32(Signer(keys, size=10).mac(grant.tenant_id, signed))}"
 
 
-def verify_reply_token(token: str, keys: LinkKeys, *, now: datetime) -> ReplyToken:
+def verify_reply_token(token: str, keys: KeyRing, *, now: datetime) -> ReplyToken:
     parts = token.lower().split("-")
     if len(parts) != 4 or parts[0] != REPLY_VERSION:
-        raise LinkRejected(RejectionReason.MALFORMED)
+        raise TokenRejected(RejectionReason.MALFORMED)
     _, key_id, payload, mac = parts
     key_id = keys.key_id_ignoring_case(key_id)
     try:
-        tenant_id, link_id, digest, forwarding, expires = _unb32(payload).decode().split("|")
+        tenant_id, link_id, digest, forwarding, expires = unb32(payload).decode().split("|")
         parsed = ReplyToken(tenant_id=tenant_id, link_id=link_id, recipient_digest=digest,
                             forwarding_allowed=forwarding == "f", expires_at=datetime.fromtimestamp(int(expires), UTC))
-        given_mac = _unb32(mac)
+        given_mac = unb32(mac)
     except (ValueError, ValidationError):
-        raise LinkRejected(RejectionReason.MALFORMED) from None
-    signed = f"{REPLY_VERSION}-{key_id.lower()}-{payload}"
-    expected = hmac.new(keys.tenant_key(key_id, tenant_id), signed.encode(), hashlib.sha256).digest()[:10]
-    if not hmac.compare_digest(expected, given_mac):
-        raise LinkRejected(RejectionReason.FORGED)
-    if parsed.expires_at <= now:
-        raise LinkRejected(RejectionReason.EXPIRED)
+        raise TokenRejected(RejectionReason.MALFORMED) from None
+    Signer(keys, size=10).check(tenant_id, f"{REPLY_VERSION}-{key_id.lower()}-{payload}", given_mac, key_id=key_id)
+    refuse_expired(parsed.expires_at, now)
     return parsed
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b32(data: bytes) -> str:
-    return base64.b32encode(data).rstrip(b"=").decode().lower()
-
-
-def _unb32(text: str) -> bytes:
-    return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
 
 
 class LinkSettings(BaseSettings):
@@ -207,10 +170,10 @@ class LinkSettings(BaseSettings):
     )
     link_signing_key_id: str | None = Field(None, description="Which key id signs new links (rotation)")
 
-    def link_key_ring(self) -> LinkKeys:
+    def link_key_ring(self) -> KeyRing:
         if self.link_keys is None:
             raise ValueError("ARF_LINK_KEYS is not set: internal interactive emails need link keys")
-        return LinkKeys.parse(self.link_keys.get_secret_value(), signing_key_id=self.link_signing_key_id)
+        return KeyRing.parse(self.link_keys.get_secret_value(), signing_key_id=self.link_signing_key_id)
 
 
 def new_link_key_setting(key_id: str = "k1") -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from shared.links import LinkGrant, LinkKeys, sign_link
+from tests.support.links import full_link
 from tests.followups.helpers import LINK_KEYS, Api, seed_client, seed_people, send_interactive
 
 FORM = re.compile(r'<form method="post" action="(?P<action>[^"]+)"[^>]*>.*?name="form_token" value="(?P<token>[^"]+)"',
@@ -95,7 +96,13 @@ def token_of(case: Case) -> str:
 
 
 def signed(**fields: Any) -> str:
-    """A link genuinely signed with the service's keys (what a leaked key, or a test, could make)."""
+    """A first-format link (the whole grant in the token, as emails sent before short links carry it),
+    genuinely signed with the service's keys (what a leaked key, or a test, could make)."""
+    return full_link(LinkGrant(**fields), KEYS)
+
+
+def short_signed(**fields: Any) -> str:
+    """A short link genuinely signed with the service's keys for the grant's tenant and link id."""
     return sign_link(LinkGrant(**fields), KEYS)
 
 

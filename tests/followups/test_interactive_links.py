@@ -2,7 +2,7 @@
 follow-up's history under their address; and every attack on it (the table in docs/interactive-emails.md) is
 refused with a clear page and a 4xx, showing no data and changing nothing."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.contracts.email import EmailRequested
 from shared.links import verify_reply_token
@@ -16,6 +16,7 @@ from tests.followups.links import (
     flip_last_char,
     grant_of,
     open_case,
+    short_signed,
     signed,
     tamper_payload,
     token_of,
@@ -40,7 +41,8 @@ class TestTheLinkInTheEmail:
         request = case.request
         assert request["purpose"] == "internal_interactive" and request["to"] == [{"email": "u-sales@acme.example",
                                                                                    "name": None}]
-        assert request["context"]["link_url"].startswith(api.service.base_url + "/l/l1.")
+        path = request["context"]["link_url"].removeprefix(api.service.base_url)
+        assert path.startswith(f"/l/k1.{case.link['link_id']}.") and len(path) < 60
         local, _, domain = request["reply_to"].partition("@")
         assert domain == INBOUND and local.startswith("reply+")
         reply = verify_reply_token(local.removeprefix("reply+"), KEYS, now=TODAY)
@@ -243,10 +245,21 @@ class TestAttacks:
             refused_without_data(await attacker.get(f"/l/{flip_last_char(token_of(case))}"), 403)
             refused_without_data(await attacker.get("/l/not-a-link"), 400)
 
+    async def test_a_link_is_short_and_opaque_and_one_sent_before_short_links_still_opens(self, api: Api) -> None:
+        case = await open_case(api)
+        assert len(case.path) < 60
+        assert case.link["recipient"].split("@")[0] not in case.path and api.tenant_id not in case.path
+        first_format = signed(**grant_of(case, expires_at=datetime.fromisoformat(case.link["expires_at"])))
+        async with Visitor(api.service.base_url) as colleague:
+            for path in (case.path, f"/l/{first_format}"):
+                page = await colleague.get(path)
+                assert page.status_code == 200 and case.link["recipient"] in page.text, path
+
     async def test_altered_scope(self, api: Api) -> None:
         case = await open_case(api)
         other = await api.ok("POST", "/actions", 201, json={"client_id": "C1", "type": "task", "name": "Autre"})
-        token = token_of(case)
+        # only a first-format link carries a scope to alter; a short one carries none
+        token = signed(**grant_of(case, expires_at=TODAY + timedelta(days=1)))
         async with Visitor(api.service.base_url) as attacker:
             for change in ({"action_id": other["action_id"]}, {"operations": ["view", "set_status"]},
                            {"statuses": ["dispute_resolved"]}, {"recipient": "boss@acme.example"},
@@ -259,6 +272,19 @@ class TestAttacks:
         async with Visitor(api.service.base_url) as colleague:
             refused_without_data(await colleague.get(f"/l/{expired}"), 410)
             assert "expiré" in (await colleague.get(f"/l/{expired}", headers={"accept-language": "fr"})).text
+
+    async def test_a_short_link_expires_when_its_record_says(self, api: Api) -> None:
+        case = await open_case(api)
+        expires_at = datetime.fromisoformat(case.link["expires_at"])
+        clock, started = api.service.clock, api.service.clock.now()
+        async with Visitor(api.service.base_url) as colleague:
+            try:
+                clock.set(expires_at - timedelta(seconds=1))
+                assert (await colleague.get(case.path)).status_code == 200
+                clock.set(expires_at)
+                refused_without_data(await colleague.get(case.path), 410)
+            finally:
+                clock.set(started)
 
     async def test_revoked_one_link_then_every_link_of_a_recipient(self, api: Api) -> None:
         case = await open_case(api)
@@ -288,8 +314,12 @@ class TestAttacks:
             other_case = await open_case(other)
         async with Visitor(api.service.base_url) as attacker:
             # this tenant's signature on a payload naming the other tenant: the other tenant's key does not match
-            moved = tamper_payload(token_of(case), tenant_id=other.tenant_id, action_id=other_case.action_id)
+            first_format = signed(**grant_of(case, expires_at=TODAY + timedelta(days=1)))
+            moved = tamper_payload(first_format, tenant_id=other.tenant_id, action_id=other_case.action_id)
             refused_without_data(await attacker.get(f"/l/{moved}"), 403)
+            # a short link of this link's id signed for the other tenant: the link is this tenant's, the MAC not
+            short = short_signed(**grant_of(case, expires_at=TODAY + timedelta(days=1), tenant_id=other.tenant_id))
+            refused_without_data(await attacker.get(f"/l/{short}"), 403)
             # a genuinely signed link of the other tenant naming this tenant's link and action: no such record there
             crafted = signed(**grant_of(case, expires_at=TODAY + timedelta(days=1), tenant_id=other.tenant_id))
             refused_without_data(await attacker.get(f"/l/{crafted}"), 404)

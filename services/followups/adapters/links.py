@@ -27,6 +27,7 @@ class LinksRepository:
         self.collection = db["links"]
         self.forms = db["link_forms"]
         self.counters = db["link_post_counters"]
+        self.tenants = db["link_tenants"]  # a short link names only its link: this finds whose it is
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING)])
@@ -37,6 +38,13 @@ class LinksRepository:
     async def add(self, tenant_id: str, records: Sequence[LinkRecord], *, session: Session = None) -> None:
         if records:
             await self.collection.insert_many([to_doc(tenant_id, r.link_id, r) for r in records], session=session)
+            await self.tenants.insert_many([{"_id": r.link_id, "tenant_id": tenant_id} for r in records],
+                                           session=session)
+
+    async def tenant_of(self, link_id: str) -> str | None:
+        """The tenant a link was issued in (link ids are unique across tenants)."""
+        doc = await self.tenants.find_one({"_id": link_id})
+        return doc["tenant_id"] if doc else None
 
     async def get(self, tenant_id: str, link_id: str, *, session: Session = None) -> LinkRecord | None:
         doc = await self.collection.find_one({"_id": doc_id(tenant_id, link_id)}, session=session)

@@ -5,9 +5,6 @@ A link's signature (shared/links.py) proves what it grants; its record here says
 revoked by hand, or read-only once its action is closed. The tenant always comes from the verified token.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Collection, Sequence
@@ -18,11 +15,14 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.values import ActionState, Actor, Identifier
-from shared.links import LinkGrant, LinkKeys, LinkOperation, LinkRejected, RejectionReason
+from shared.links import LinkGrant, LinkKeys, LinkOperation, LinkRejected
+from shared.signing import RejectionReason, Signer, TokenRejected, b64, refuse_expired, unb64
 from services.followups.domain.errors import Invalid, listed
 
 DOWNLOAD_VERSION = "d1"
 FORM_VERSION = "f1"
+_FORMS = b"arf-link-form"  # each token kind signs under a key of its own (shared.signing.Signer)
+_DOWNLOADS = b"arf-attachment-download"
 DEFAULT_OPERATIONS = (LinkOperation.VIEW, LinkOperation.COMMENT, LinkOperation.UPLOAD)
 
 
@@ -64,6 +64,13 @@ class LinkRecord(BaseModel):
     revoked_at: datetime | None = None
     revoked_by: Actor | None = None
     revoke_reason: str | None = None
+
+    def grant(self, tenant_id: str) -> LinkGrant:
+        """The scope a short link token stands for: kept here, never in the URL."""
+        return LinkGrant(link_id=self.link_id, tenant_id=tenant_id, action_id=self.action_id,
+                         item_ids=tuple(self.item_ids), recipient=self.recipient,
+                         operations=frozenset(self.operations), statuses=tuple(self.statuses),
+                         forwarding_allowed=self.forwarding_allowed, expires_at=self.expires_at)
 
     def grants(self, grant: LinkGrant) -> bool:
         """The token's scope is the one issued (a second check besides the signature)."""
@@ -151,16 +158,11 @@ class FormRejected(Exception):
         super().__init__(f"form rejected: {reason}")
 
 
-def _form_key(keys: LinkKeys, key_id: str, tenant_id: str) -> bytes:
-    return hmac.new(keys.tenant_key(key_id, tenant_id), b"arf-link-form", hashlib.sha256).digest()
-
-
 def form_token(keys: LinkKeys, *, tenant_id: str, link_id: str, now: datetime, nonce: str | None = None) -> str:
     """`f1.<key id>.<unix time>.<nonce>.<mac>`: the mac binds link, time and a fresh nonce (one per form)."""
     nonce = nonce or secrets.token_urlsafe(12)
     signed = f"{FORM_VERSION}.{keys.signing_key_id}.{int(now.timestamp())}.{nonce}"
-    mac = hmac.new(_form_key(keys, keys.signing_key_id, tenant_id), f"{signed}|{link_id}".encode(), hashlib.sha256)
-    return f"{signed}.{_b64(mac.digest())}"
+    return f"{signed}.{b64(Signer(keys, _FORMS).mac(tenant_id, f'{signed}|{link_id}'))}"
 
 
 def check_form_token(token: str | None, keys: LinkKeys, *, tenant_id: str, link_id: str, now: datetime,
@@ -173,13 +175,11 @@ def check_form_token(token: str | None, keys: LinkKeys, *, tenant_id: str, link_
         raise FormRejected("malformed")
     _, key_id, issued, nonce, mac = parts
     try:
-        key = _form_key(keys, key_id, tenant_id)
-        given = _unb64(mac)
-    except (LinkRejected, ValueError):
+        Signer(keys, _FORMS).check(tenant_id, f"{'.'.join(parts[:4])}|{link_id}", unb64(mac), key_id=key_id)
+    except ValueError:
         raise FormRejected("malformed") from None
-    expected = hmac.new(key, f"{'.'.join(parts[:4])}|{link_id}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, given):
-        raise FormRejected("forged")
+    except TokenRejected as exc:
+        raise FormRejected("forged" if exc.reason == RejectionReason.FORGED else "malformed") from None
     age = now.timestamp() - int(issued)
     if age > max_age.total_seconds() or age < -300:
         raise FormRejected("expired")
@@ -198,10 +198,9 @@ class DownloadGrant(BaseModel):
 
 
 def sign_download(grant: DownloadGrant, keys: LinkKeys) -> str:
-    payload = _b64(json.dumps(grant.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
+    payload = b64(json.dumps(grant.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
     signed = f"{DOWNLOAD_VERSION}.{keys.signing_key_id}.{payload}"
-    mac = hmac.new(_download_key(keys, keys.signing_key_id, grant.tenant_id), signed.encode(), hashlib.sha256)
-    return f"{signed}.{_b64(mac.digest())}"
+    return f"{signed}.{b64(Signer(keys, _DOWNLOADS).mac(grant.tenant_id, signed))}"
 
 
 def verify_download(token: str, keys: LinkKeys, *, now: datetime) -> DownloadGrant:
@@ -210,25 +209,11 @@ def verify_download(token: str, keys: LinkKeys, *, now: datetime) -> DownloadGra
         raise LinkRejected(RejectionReason.MALFORMED)
     _, key_id, payload, mac = parts
     try:
-        grant = DownloadGrant.model_validate_json(_unb64(payload))
-        given = _unb64(mac)
+        grant = DownloadGrant.model_validate_json(unb64(payload))
+        given = unb64(mac)
     except (ValidationError, ValueError):
         raise LinkRejected(RejectionReason.MALFORMED) from None
-    expected = hmac.new(_download_key(keys, key_id, grant.tenant_id), ".".join(parts[:3]).encode(), hashlib.sha256)
-    if not hmac.compare_digest(expected.digest(), given):
-        raise LinkRejected(RejectionReason.FORGED)
-    if grant.expires_at <= now:
-        raise LinkRejected(RejectionReason.EXPIRED)
+    Signer(keys, _DOWNLOADS).check(grant.tenant_id, ".".join(parts[:3]), given, key_id=key_id)
+    refuse_expired(grant.expires_at, now)
     return grant
 
-
-def _download_key(keys: LinkKeys, key_id: str, tenant_id: str) -> bytes:
-    return hmac.new(keys.tenant_key(key_id, tenant_id), b"arf-attachment-download", hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -12,7 +12,16 @@ from datetime import timedelta
 from typing import Any
 
 from shared.contracts.values import ActorKind, ItemSnapshot
-from shared.links import LinkGrant, LinkOperation, LinkRejected, verify_link
+from shared.links import (
+    LinkGrant,
+    LinkOperation,
+    LinkRejected,
+    is_full_link,
+    read_short_link,
+    verify_link,
+    verify_short_link,
+)
+from shared.signing import RejectionReason, refuse_expired
 from services.followups.adapters.events import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
@@ -69,15 +78,14 @@ class OpenedLink:
 async def open_link(token: str, *, deps: Deps) -> OpenedLink:
     """The verified link with the case it shows; LinkRefused (never any data) when it cannot be used."""
     try:
-        grant = verify_link(token, link_keys_of(deps), now=deps.clock.now())
+        grant, record = await _verified(token, deps)
     except LinkRejected as exc:
         raise LinkRefused(exc.reason.value) from None
-    tenant, store = grant.tenant_id, deps.store
-    record = await store.links.get(tenant, grant.link_id)
     if record is None:
         raise LinkRefused("unknown")
     if not record.grants(grant):
         raise LinkRefused("forged")
+    tenant, store = grant.tenant_id, deps.store
     if record.revoked:
         raise LinkRefused("revoked")
     action = await store.actions.get(tenant, record.action_id) if record.action_id else None
@@ -90,6 +98,24 @@ async def open_link(token: str, *, deps: Deps) -> OpenedLink:
     state = link_state(record, action_state=action.state if action else None,
                        open_items=sum(not item.closed for item in items))
     return OpenedLink(grant=grant, record=record, client=client, action=action, items=items, state=state)
+
+
+async def _verified(token: str, deps: Deps) -> tuple[LinkGrant, LinkRecord | None]:
+    """The grant and record of a short token (scope kept here), or of a first-format one (scope in it)."""
+    keys, now = link_keys_of(deps), deps.clock.now()
+    if is_full_link(token):
+        grant = verify_link(token, keys, now=now)
+        return grant, await deps.store.links.get(grant.tenant_id, grant.link_id)
+    short = read_short_link(token)
+    tenant_id = await deps.store.links.tenant_of(short.link_id)
+    if tenant_id is None:
+        raise LinkRejected(RejectionReason.FORGED)  # an unknown id says nothing more than a wrong MAC
+    verify_short_link(short, keys, tenant_id=tenant_id)
+    record = await deps.store.links.get(tenant_id, short.link_id)
+    if record is None:
+        raise LinkRejected(RejectionReason.FORGED)
+    refuse_expired(record.expires_at, now)
+    return record.grant(tenant_id), record
 
 
 async def accept_post(opened: OpenedLink, form_token: str | None, operation: LinkOperation, *, deps: Deps) -> None:
