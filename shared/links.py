@@ -21,7 +21,18 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.signing import KeyRing, RejectionReason, Signer, TokenRejected, b32, b64, refuse_expired, unb32, unb64
+from shared.signing import (
+    KeyRing,
+    RejectionReason,
+    Signer,
+    TokenRejected,
+    b32,
+    b64,
+    refuse_expired,
+    unb32,
+    unb64,
+    unseal,
+)
 
 # Names the services used before signing was shared (`shared.signing`); the same classes.
 LinkKeys = KeyRing
@@ -97,18 +108,8 @@ def is_full_link(token: str) -> bool:
 
 def verify_link(token: str, keys: KeyRing, *, now: datetime) -> LinkGrant:
     """The grant a first-format token carries, or TokenRejected: malformed, unknown key, forged, expired."""
-    parts = token.split(".")
-    if len(parts) != 4 or parts[0] != LINK_VERSION:
-        raise TokenRejected(RejectionReason.MALFORMED)
-    _, key_id, payload, mac = parts
-    try:
-        grant = LinkGrant.model_validate_json(unb64(payload))
-        given_mac = unb64(mac)
-    except (ValidationError, ValueError):
-        raise TokenRejected(RejectionReason.MALFORMED) from None
-    Signer(keys).check(grant.tenant_id, f"{LINK_VERSION}.{key_id}.{payload}", given_mac, key_id=key_id)
-    refuse_expired(grant.expires_at, now)
-    return grant
+    return unseal(token, LINK_VERSION, Signer(keys), LinkGrant.model_validate_json,
+                  tenant_of=lambda grant: grant.tenant_id, expires_of=lambda grant: grant.expires_at, now=now)
 
 
 class ReplyToken(BaseModel):

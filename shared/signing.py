@@ -10,8 +10,12 @@ one use never verifies for another.
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class RejectionReason(StrEnum):
@@ -86,6 +90,30 @@ class Signer:
         """Nothing when `given` is the MAC of `message`; TokenRejected (unknown key, forged) otherwise."""
         if not hmac.compare_digest(self.mac(tenant_id, message, key_id=key_id), given):
             raise TokenRejected(RejectionReason.FORGED)
+
+
+def seal(signer: Signer, version: str, tenant_id: str, payload: bytes, *, domain: bytes = b"") -> str:
+    """`<version>.<key id>.<payload>.<mac>`: a token that carries its payload (for a service that keeps no
+    record of it, e.g. a download URL); `domain` is prefixed to what the MAC covers."""
+    signed = f"{version}.{signer.signing_key_id}.{b64(payload)}"
+    return f"{signed}.{b64(signer.mac(tenant_id, domain + signed.encode()))}"
+
+
+def unseal(token: str, version: str, signer: Signer, read: Callable[[bytes], T], *, tenant_of: Callable[[T], str],
+           expires_of: Callable[[T], datetime], now: datetime, domain: bytes = b"") -> T:
+    """The payload of a `seal`ed token as `read` parses it, or TokenRejected: malformed (including a
+    payload `read` refuses with ValueError), unknown key, forged, expired."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != version:
+        raise TokenRejected(RejectionReason.MALFORMED)
+    _, key_id, payload, mac = parts
+    try:
+        value, given = read(unb64(payload)), unb64(mac)
+    except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        raise TokenRejected(RejectionReason.MALFORMED) from None
+    signer.check(tenant_of(value), domain + ".".join(parts[:3]).encode(), given, key_id=key_id)
+    refuse_expired(expires_of(value), now)
+    return value
 
 
 def refuse_expired(expires_at: datetime, now: datetime) -> None:

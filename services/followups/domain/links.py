@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.values import ActionState, Actor, Identifier
-from shared.links import LinkGrant, LinkKeys, LinkOperation, LinkRejected
-from shared.signing import RejectionReason, Signer, TokenRejected, b64, refuse_expired, unb64
+from shared.links import LinkGrant, LinkKeys, LinkOperation
+from shared.signing import RejectionReason, Signer, TokenRejected, b64, seal, unb64, unseal
 from services.followups.domain.errors import Invalid, listed
 
 DOWNLOAD_VERSION = "d1"
@@ -198,22 +198,11 @@ class DownloadGrant(BaseModel):
 
 
 def sign_download(grant: DownloadGrant, keys: LinkKeys) -> str:
-    payload = b64(json.dumps(grant.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
-    signed = f"{DOWNLOAD_VERSION}.{keys.signing_key_id}.{payload}"
-    return f"{signed}.{b64(Signer(keys, _DOWNLOADS).mac(grant.tenant_id, signed))}"
+    payload = json.dumps(grant.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode()
+    return seal(Signer(keys, _DOWNLOADS), DOWNLOAD_VERSION, grant.tenant_id, payload)
 
 
 def verify_download(token: str, keys: LinkKeys, *, now: datetime) -> DownloadGrant:
-    parts = token.split(".")
-    if len(parts) != 4 or parts[0] != DOWNLOAD_VERSION:
-        raise LinkRejected(RejectionReason.MALFORMED)
-    _, key_id, payload, mac = parts
-    try:
-        grant = DownloadGrant.model_validate_json(unb64(payload))
-        given = unb64(mac)
-    except (ValidationError, ValueError):
-        raise LinkRejected(RejectionReason.MALFORMED) from None
-    Signer(keys, _DOWNLOADS).check(grant.tenant_id, ".".join(parts[:3]), given, key_id=key_id)
-    refuse_expired(grant.expires_at, now)
-    return grant
+    return unseal(token, DOWNLOAD_VERSION, Signer(keys, _DOWNLOADS), DownloadGrant.model_validate_json,
+                  tenant_of=lambda grant: grant.tenant_id, expires_of=lambda grant: grant.expires_at, now=now)
 
