@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -76,8 +77,10 @@ class DunningMongoUnitOfWork(MongoUnitOfWork[Tx]):
     """The platform's unit of work with `BatchOutgoing`; a duplicate key (two writers racing to create one
     document) comes out as the port's `Duplicate`, so handlers never see a driver error."""
 
-    def __init__(self, *, client: Any, outbox: Outbox, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, *, client: AsyncMongoClient[Any], outbox: Outbox, db: AsyncDatabase[Any]) -> None:
         super().__init__(client=client, outbox=outbox, bind=binder(db))
+        # Outside a transaction the repositories hold nothing per call: one set serves every read.
+        self._reading = self._bind(None, BatchOutgoing(outbox, None, None))
 
     async def run(self, work: Callable[[Tx], Awaitable[T]], *, flow: Flow) -> T:
         async def attempt(session: AsyncClientSession) -> T:
@@ -95,4 +98,4 @@ class DunningMongoUnitOfWork(MongoUnitOfWork[Tx]):
         return self._bind(ctx.session, BatchOutgoing(outbox, ctx.session, Flow.caused_by(ctx.envelope)))
 
     def reading(self) -> Tx:
-        return self._bind(None, BatchOutgoing(self._outbox, None, None))
+        return self._reading
