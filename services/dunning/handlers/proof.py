@@ -26,9 +26,9 @@ async def client_history(tenant_id: str, client_id: str, *, limit: int, uow: Dun
 async def client_items(tenant_id: str, client_id: str, *, uow: DunningUnitOfWork, clock: Clock
                        ) -> list[dict[str, Any]]:
     """Per item of the client: its next step and that step's date, what is due now, and why it would not go."""
-    client = await uow.reading().clients.client(tenant_id, client_id) or ClientState(client_id=client_id)
-    scenario = scenario_for(await list_scenarios(tenant_id, uow=uow, clock=clock), client.scenario_code)
     tx = uow.reading()
+    client = await tx.clients.client(tenant_id, client_id) or ClientState(client_id=client_id)
+    scenario = scenario_for(await list_scenarios(tenant_id, uow=uow, clock=clock), client.scenario_code)
     statuses = await tx.clients.status_rules(tenant_id)
     today = clock.today()
     lines = []

@@ -17,7 +17,7 @@ from services.dunning.domain.progress import ItemDue
 from services.dunning.domain.scenarios import Scenario
 from services.dunning.handlers.actions import run_action
 from services.dunning.handlers.remap import remap_if_marked
-from services.dunning.handlers.steps import find_due, record_due_steps
+from services.dunning.handlers import steps
 from services.dunning.ports import DunningUnitOfWork, SchedulerLease
 from shared.platform.clock import Clock
 
@@ -72,7 +72,7 @@ class Scheduler:
 
     async def find_due(self, tenant_id: str, as_of: date) -> list[tuple[Scenario, ItemDue]]:
         """A round of due items of the tenant (at most `round_items`)."""
-        return await find_due(tenant_id, as_of, self.uow.reading(), room=self.config.round_items)
+        return await steps.find_due(tenant_id, as_of, self.uow.reading(), room=self.config.round_items)
 
     async def _still_leader(self, hold_lease: bool) -> bool:
         return not hold_lease or await self.lease.acquire()
@@ -119,7 +119,7 @@ class Scheduler:
         return any(results), leader
 
     async def _commit_batch(self, tenant_id: str, batch: Batch, as_of: date, report: PassReport) -> bool:
-        outcome = await record_due_steps(tenant_id, batch, as_of, uow=self.uow, clock=self.clock,
+        outcome = await steps.record_due_steps(tenant_id, batch, as_of, uow=self.uow, clock=self.clock,
                                          default_company=self.config.default_company_name)
         report.conflicts += outcome.conflicts
         decided = outcome.decided
