@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from services.dunning.app import create_app
 from services.dunning.config import DunningSettings
-from services.dunning.scheduler import PassReport
+from services.dunning.domain.passes import PassReport
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock

@@ -1,17 +1,25 @@
-"""The dunning publisher: domain-named methods that stage events in the outbox, in the caller's transaction."""
+"""The dunning publisher: domain-named methods that stage events through the unit of work's outgoing
+events (the outbox, in the same transaction); only this module knows which payload goes under which key."""
 
 from collections.abc import Sequence
-
-from pymongo.asynchronous.client_session import AsyncClientSession
+from typing import Protocol
 
 from services.dunning.domain.decisions import StepRecord
 from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailRequested
-from shared.contracts.envelope import Envelope, EventPayload
-from shared.platform.outbox import Outbox
+from shared.contracts.envelope import EventPayload
+
+Keyed = tuple[EventPayload, str]  # a payload and its key (the client: one client's events stay in order)
+
+
+class StagesMany(Protocol):
+    """Outgoing events that take several at once (one outbox write for a whole batch)."""
+
+    async def stage_all(self, events: Sequence[Keyed]) -> None: ...
 
 
 def step_recorded(record: StepRecord) -> DunningStepRecorded:
+    """The public event of a step record."""
     return DunningStepRecorded(
         client_id=record.client_id, scenario_code=record.scenario_code, step_code=record.step_code,
         action_type=record.step_type.action_type, due_on=record.due_on, item_ids=record.item_ids,
@@ -20,36 +28,25 @@ def step_recorded(record: StepRecord) -> DunningStepRecorded:
     )
 
 
-class DunningPublisher:
-    """Stages what dunning tells the other services; only this class knows envelopes and keys."""
+def steps_recorded_events(records: Sequence[StepRecord], emails: Sequence[EmailRequested]) -> list[Keyed]:
+    """The email requests first, then the records that mention them (same client key: same order)."""
+    events: list[Keyed] = [(email, email.client_id) for email in emails]
+    return events + [(step_recorded(record), record.client_id) for record in records]
 
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
 
-    async def steps_recorded(
-        self, session: AsyncClientSession, tenant_id: str, records: Sequence[StepRecord],
-        emails: Sequence[EmailRequested], *, correlation_id: str | None = None,
-    ) -> None:
-        """The email requests first, then the records that mention them (same client key: same order)."""
-        payloads: list[tuple[str, EventPayload]] = [(email.client_id, email) for email in emails]
-        payloads += [(record.client_id, step_recorded(record)) for record in records]
-        await self._stage(session, tenant_id, payloads, correlation_id)
+def action_executed_events(event: ScheduledActionExecuted, email: EmailRequested | None) -> list[Keyed]:
+    """The email request (if any) before the action's outcome that mentions it."""
+    return [*([(email, event.client_id)] if email else []), (event, event.client_id)]
 
-    async def action_executed(
-        self, session: AsyncClientSession, tenant_id: str, event: ScheduledActionExecuted,
-        email: EmailRequested | None, *, correlation_id: str | None = None,
-    ) -> None:
-        payloads: list[tuple[str, EventPayload]] = [(event.client_id, email)] if email else []
-        payloads.append((event.client_id, event))
-        await self._stage(session, tenant_id, payloads, correlation_id)
 
-    async def _stage(self, session: AsyncClientSession, tenant_id: str, payloads: list[tuple[str, EventPayload]],
-                     correlation_id: str | None) -> None:
-        envelopes: list[Envelope] = [
-            self.outbox.envelope(payload, tenant_id=tenant_id, key_id=client_id, correlation_id=correlation_id)
-            for client_id, payload in payloads
-        ]
-        await self.outbox.stage(session, envelopes)
+class OutboxPublisher:
+    """Stages what dunning tells the other services, all events of a call in one outbox write."""
 
-    def committed(self) -> None:
-        self.outbox.notify_committed()
+    def __init__(self, outgoing: StagesMany) -> None:
+        self.outgoing = outgoing
+
+    async def steps_recorded(self, records: Sequence[StepRecord], emails: Sequence[EmailRequested]) -> None:
+        await self.outgoing.stage_all(steps_recorded_events(records, emails))
+
+    async def action_executed(self, event: ScheduledActionExecuted, email: EmailRequested | None) -> None:
+        await self.outgoing.stage_all(action_executed_events(event, email))

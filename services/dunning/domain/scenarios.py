@@ -179,3 +179,12 @@ def scenario_for(scenarios: list[Scenario], code: str | None) -> Scenario | None
     if code in by_code:
         return by_code[code]
     return next((s for s in scenarios if s.is_default), scenarios[0] if scenarios else None)
+
+
+class ScenarioConflict(Exception):
+    """The change contradicts the tenant's scenarios as they are (exists, default, version)."""
+
+
+class ScenarioNotFound(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no scenario {code!r}")

@@ -7,13 +7,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
 
-from services.dunning.adapters.store import IN_CHUNK, DunningStore, doc_id
+from services.dunning.adapters.documents import IN_CHUNK, doc_id
+from services.dunning.adapters.indexes import ensure_indexes
 from services.dunning.domain.state import ItemState
+from services.dunning.ports import DunningUnitOfWork, Duplicate, Tx
 from shared.contracts.receivables import ItemsUpserted
-from shared.platform.mongo import run_in_transaction
+from shared.ports import Flow
 from tests.dunning.builders import DUE, client_event, snapshot
 from tests.dunning.harness import Dunning
 
@@ -25,15 +25,18 @@ class NotAsRead(Exception):
     pass
 
 
+def unit_of_work(dunning: Dunning) -> DunningUnitOfWork:
+    return dunning.app.state.dunning.uow  # type: ignore[no-any-return]
+
+
 async def move(dunning: Dunning, read: dict[str, ItemState], item_ids: list[str]) -> None:
     """Move the items as read, all in one transaction; NotAsRead (and nothing written) if any changed."""
-    store: DunningStore = dunning.app.state.dunning.store
 
-    async def work(session: AsyncClientSession) -> None:
-        if not await store.move_items(dunning.tenant, [(read[i], MOVED) for i in item_ids], session=session):
+    async def work(tx: Tx) -> None:
+        if not await tx.items.move_items(dunning.tenant, [(read[i], MOVED) for i in item_ids]):
             raise NotAsRead()
 
-    await run_in_transaction(dunning.app.state.dunning.scheduler.mongo, work)
+    await unit_of_work(dunning).run(work, flow=Flow(dunning.tenant))
 
 
 class TestCompareAndSet:
@@ -45,8 +48,8 @@ class TestCompareAndSet:
         await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[
             snapshot(item_id, version=1 + n % 2) for n, item_id in enumerate(ids)]))
         await dunning.settle()
-        store: DunningStore = dunning.app.state.dunning.store
-        read = await store.items_by_id(dunning.tenant, ids)
+        items = unit_of_work(dunning).reading().items
+        read = await items.items_by_id(dunning.tenant, ids)
         changed = ids[IN_CHUNK + 3]  # in the middle of the second chunk
         await dunning.db.items.update_one({"_id": doc_id(dunning.tenant, changed)},
                                           {"$set": {"version": read[changed].version + 1}})
@@ -56,7 +59,7 @@ class TestCompareAndSet:
             {"tenant_id": dunning.tenant}).to_list()}
         assert set(positions.values()) == {"courtesy"}  # the transaction wrote nothing
 
-        await move(dunning, await store.items_by_id(dunning.tenant, ids), ids)  # read again: as stored now
+        await move(dunning, await items.items_by_id(dunning.tenant, ids), ids)  # read again: as stored now
         stored = await dunning.db.items.find({"tenant_id": dunning.tenant}).to_list()
         assert len(stored) == len(ids)
         assert all((d["next_step"], d["done_step"], d["done_offset"], d["done_on"]) ==
@@ -72,21 +75,21 @@ class TestCompareAndSet:
         await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[
             snapshot(item_id, version=1) for item_id in ids]))
         await dunning.settle()
-        store: DunningStore = dunning.app.state.dunning.store
-        read = await store.items_by_id(dunning.tenant, ids)
+        uow = unit_of_work(dunning)
+        read = await uow.reading().items.items_by_id(dunning.tenant, ids)
         changed, attempts = ids[IN_CHUNK + 1], 0
 
-        async def work(session: AsyncClientSession) -> None:
+        async def work(tx: Tx) -> None:
             nonlocal attempts
             attempts += 1
-            await store.items_by_id(dunning.tenant, ids[:1], session=session)  # the transaction's snapshot begins
+            await tx.items.items_by_id(dunning.tenant, ids[:1])  # the transaction's snapshot begins
             if attempts == 1:  # someone else commits a change to one of the items right then
                 await dunning.db.items.update_one({"_id": doc_id(dunning.tenant, changed)}, {"$set": {"version": 2}})
-            if not await store.move_items(dunning.tenant, [(read[i], MOVED) for i in ids], session=session):
+            if not await tx.items.move_items(dunning.tenant, [(read[i], MOVED) for i in ids]):
                 raise NotAsRead()
 
         with pytest.raises(NotAsRead):
-            await run_in_transaction(dunning.app.state.dunning.scheduler.mongo, work)
+            await uow.run(work, flow=Flow(dunning.tenant))
         assert attempts == 2
         stored = await dunning.db.items.find({"tenant_id": dunning.tenant, "item_id": {"$in": ids}}).to_list()
         assert {d["next_step"] for d in stored} == {"courtesy"}
@@ -98,14 +101,14 @@ class TestStepRecords:
         self, dunning: Dunning
     ) -> None:
         """What a second runner meets when another recorded the same group first (the scheduler counts it
-        a conflict and sends nothing): insert_many's bulk error surfaces as DuplicateKeyError."""
+        a conflict and sends nothing): insert_many's bulk error surfaces as the port's `Duplicate`."""
         await dunning.send(client_event("c1"), ItemsUpserted(client_id="c1", items=[snapshot("a", version=1)]))
         await dunning.settle()
         await dunning.run(DUE)
-        store: DunningStore = dunning.app.state.dunning.store
-        [record] = await store.records_of_client(dunning.tenant, "c1", limit=10)
-        with pytest.raises(DuplicateKeyError):
-            await store.insert_records([record])
+        records = unit_of_work(dunning).reading().records
+        [record] = await records.records_of_client(dunning.tenant, "c1", limit=10)
+        with pytest.raises(Duplicate):
+            await records.insert_records([record])
         assert len(await dunning.records()) == 1
 
 
@@ -119,8 +122,8 @@ class TestIndexes:
             await db.items.create_index([("tenant_id", 1), ("scenario_code", 1), ("due_date", 1)])
             await db.items.create_index([("_id", 1), ("version", 1), ("next_step", 1), ("scenario_code", 1)])
             await db.items.create_index([("tenant_id", 1), ("status_code", 1)])
-            await DunningStore(db).ensure_indexes()
-            await DunningStore(db).ensure_indexes()  # a restart changes nothing
+            await ensure_indexes(db)
+            await ensure_indexes(db)  # a restart changes nothing
             indexes: dict[str, Any] = await db.items.index_information()
             assert {name: [field for field, _ in spec["key"]] for name, spec in indexes.items()} == {
                 "_id_": ["_id"],

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from services.dunning.adapters.publisher import OutboxPublisher
 from services.dunning.domain.decisions import StepRecord
-from services.dunning.scheduler import Scheduler
+from services.dunning.workers.scheduler import Scheduler
 from shared.contracts.receivables import ItemsClosed, ItemStatusChanged, ItemsUpserted
 from shared.contracts.values import StatusCategory
 from tests.dunning.builders import DUE, client_event, snapshot, status_event
@@ -107,26 +108,25 @@ class TestExactlyOnce:
         await portfolio(dunning, clients=4, items_per_client=2)
         scheduler = dunning.app.state.dunning.scheduler
         monkeypatch.setattr(scheduler.config, "batch_groups", 1)
-        publisher = scheduler.publisher
-        real = publisher.steps_recorded
+        real = OutboxPublisher.steps_recorded
         calls = {"n": 0}
         crashed: set[str] = set()
 
-        async def crash_on_third_batch(session: object, tenant_id: str, records: list[StepRecord],
+        async def crash_on_third_batch(publisher: OutboxPublisher, records: list[StepRecord],
                                        *args: object, **kwargs: object) -> None:
             calls["n"] += 1
             if calls["n"] == 3:
                 crashed.update(record.client_id for record in records)
                 raise RuntimeError("the process dies here")
-            await real(session, tenant_id, records, *args, **kwargs)  # type: ignore[arg-type]
+            await real(publisher, records, *args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(publisher, "steps_recorded", crash_on_third_batch)
+        monkeypatch.setattr(OutboxPublisher, "steps_recorded", crash_on_third_batch)
         with pytest.raises(RuntimeError):
             await dunning.run(REMINDER_DAY)
         sent = {e["client_id"] for e in await dunning.emails()}
         # The batches before committed (one more may have, in flight beside it); the crashed one left nothing.
         assert len(crashed) == 1 and not crashed & sent and 2 <= len(sent) <= 3
-        monkeypatch.setattr(publisher, "steps_recorded", real)
+        monkeypatch.setattr(OutboxPublisher, "steps_recorded", real)
         await dunning.run(REMINDER_DAY)
         await dunning.run(REMINDER_DAY)
         keys = [e["idempotency_key"] for e in await dunning.emails()]
@@ -161,8 +161,7 @@ class TestExactlyOnce:
     async def test_two_runners_at_once_send_each_step_once(self, dunning: Dunning) -> None:
         await portfolio(dunning, clients=12, items_per_client=2)
         first = dunning.app.state.dunning.scheduler
-        second = Scheduler(store=first.store, publisher=first.publisher, mongo=first.mongo, clock=first.clock,
-                           lease=first.lease, config=first.config)
+        second = Scheduler(uow=first.uow, clock=first.clock, lease=first.lease, config=first.config)
         dunning.set_day(REMINDER_DAY)
         reports = await asyncio.gather(*(runner.run_pass(REMINDER_DAY, hold_lease=False, tenant_ids=[dunning.tenant])
                                          for runner in (first, second, first, second)))

@@ -1,0 +1,1 @@
+"""Loops the runtime keeps running for dunning: the scheduler (`scheduler.py`), one pass at a time."""
