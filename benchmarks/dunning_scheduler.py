@@ -16,13 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
-from services.dunning.adapters.publisher import DunningPublisher
-from services.dunning.adapters.store import DunningStore, doc_id
+from services.dunning.adapters.documents import doc_id
+from services.dunning.adapters.indexes import ensure_indexes
+from services.dunning.adapters.unit_of_work import DunningMongoUnitOfWork
 from services.dunning.domain.default_scenario import default_scenario
 from services.dunning.domain.scenarios import Scenario
 from services.dunning.domain.state import ClientState, ItemState
-from services.dunning.scheduler import Scheduler, SchedulerConfig
+from services.dunning.workers.scheduler import Scheduler, SchedulerConfig
 from shared.contracts.topics import Topics
 from shared.contracts.values import Contact, UserRef
 from shared.platform.clock import ManualClock
@@ -51,11 +53,12 @@ def item_doc(client: int, n: int, *, due: date, next_step: str, done: tuple[str,
     return {"_id": doc_id(TENANT, item.item_id), "tenant_id": TENANT, **item.model_dump()}
 
 
-async def seed(store: DunningStore, clients: int, per_client: int, due_per_client: int) -> float:
+async def seed(db: AsyncDatabase[Any], uow: DunningMongoUnitOfWork, clients: int, per_client: int,
+               due_per_client: int) -> float:
     started = time.perf_counter()
     scenario = Scenario(**default_scenario().model_dump(), tenant_id=TENANT, version=1)
-    await store.save_scenario(scenario, at=datetime.now(UTC))
-    await store.clients.insert_many([client_doc(c) for c in range(clients)])
+    await uow.reading().scenarios.save_scenario(scenario, at=datetime.now(UTC))
+    await db.clients.insert_many([client_doc(c) for c in range(clients)])
     batch: list[dict[str, Any]] = []
     for c in range(clients):
         for n in range(per_client):
@@ -65,10 +68,10 @@ async def seed(store: DunningStore, clients: int, per_client: int, due_per_clien
             else:  # due later: nothing before DAY + 20
                 batch.append(item_doc(c, n, due=DAY + timedelta(days=25 + n % 30), next_step="courtesy", done=None))
             if len(batch) == 5000:
-                await store.items.insert_many(batch, ordered=False)
+                await db.items.insert_many(batch, ordered=False)
                 batch = []
     if batch:
-        await store.items.insert_many(batch, ordered=False)
+        await db.items.insert_many(batch, ordered=False)
     return time.perf_counter() - started
 
 
@@ -77,16 +80,16 @@ async def main(args: argparse.Namespace) -> None:
         print(infra.describe())
         mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url, tz_aware=True, type_registry=TYPE_REGISTRY)
         db = mongo[f"bench_{uuid.uuid4().hex[:8]}_dunning"]
-        store = DunningStore(db)
         clock = ManualClock(datetime.combine(DAY, datetime.min.time(), tzinfo=UTC))
         outbox = Outbox(db, source="/services/dunning", topics=Topics("bench."), clock=clock)
         await outbox.ensure_indexes()
-        await store.ensure_indexes()
+        await ensure_indexes(db)
+        uow = DunningMongoUnitOfWork(client=mongo, outbox=outbox, db=db)
         total = args.clients * args.items_per_client
         print(f"seeding {total} items for {args.clients} clients ({args.clients * args.due_per_client} due on {DAY})")
-        print(f"  seeded in {await seed(store, args.clients, args.items_per_client, args.due_per_client):.1f} s")
+        print(f"  seeded in {await seed(db, uow, args.clients, args.items_per_client, args.due_per_client):.1f} s")
 
-        scheduler = Scheduler(store=store, publisher=DunningPublisher(outbox), mongo=mongo, clock=clock,
+        scheduler = Scheduler(uow=uow, clock=clock,
                               lease=Lease(collection=db["leases"], name="bench", owner="bench", ttl=timedelta(minutes=5)),
                               config=SchedulerConfig(batch_groups=args.batch_groups,
                                                      parallel_batches=args.parallel_batches))
@@ -98,7 +101,7 @@ async def main(args: argparse.Namespace) -> None:
             timings.append((time.perf_counter() - started) * 1000)
             assert report.due_items == 0, report
         started = time.perf_counter()
-        scanned = await store.items.find({"tenant_id": TENANT, "scenario_code": "standard", "next_step": "first-reminder",
+        scanned = await db.items.find({"tenant_id": TENANT, "scenario_code": "standard", "next_step": "first-reminder",
                                           "due_date": {"$lte": quiet_day - timedelta(days=5)}}, hint=[("$natural", 1)]).to_list()
         scan_ms = (time.perf_counter() - started) * 1000
         assert scanned == []
