@@ -5,7 +5,7 @@ database or broker library. MongoDB implements them in `shared.platform.unit_of_
 in-memory ones are in `tests/support/memory.py`.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -29,10 +29,21 @@ class Flow:
         return cls(envelope.tenant_id, envelope.correlation_id, envelope.id)
 
 
+Keyed = tuple[EventPayload, str]  # a payload and its key (its client: one client's events stay in order)
+
+
+class Duplicate(Exception):
+    """Another writer created the same thing first (a unique key): nothing of the unit of work was written."""
+
+
 class Outgoing(Protocol):
     """The events of one unit of work: published if, and only if, it commits."""
 
     async def stage(self, payload: EventPayload, *, key_id: str, subject: str | None = None) -> None: ...
+
+    async def stage_all(self, events: Sequence[Keyed]) -> None:
+        """Many events at once (the outbox writes them in a fixed number of round trips)."""
+        ...
 
 
 class UnitOfWork(Protocol[TxT]):

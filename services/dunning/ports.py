@@ -27,10 +27,6 @@ T = TypeVar("T")
 Move = tuple[ItemState, dict[str, Any]]
 
 
-class Duplicate(Exception):
-    """Another writer created the same document first (a step record, a scenario): nothing was written."""
-
-
 class ScenarioRepository(Protocol):
     """The tenants' scenarios and settings (company profile, the pending remap mark)."""
 

@@ -4,17 +4,18 @@ A service gives a `bind(session, outgoing)` that builds its transaction object (
 the session, a publisher over `outgoing`); handlers only ever see that object (`shared.ports`).
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
-from shared.contracts.envelope import EventPayload
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.platform.consumer import EventContext
 from shared.platform.mongo import run_in_transaction
 from shared.platform.outbox import Outbox
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow, Keyed
 
 T = TypeVar("T")
 TxT = TypeVar("TxT")
@@ -27,12 +28,22 @@ class MongoOutgoing:
         self._outbox, self._session, self._flow = outbox, session, flow
 
     async def stage(self, payload: EventPayload, *, key_id: str, subject: str | None = None) -> None:
-        if self._session is None or self._flow is None:
+        await self._stage([self._envelope(payload, key_id, subject)])
+
+    async def stage_all(self, events: Sequence[Keyed]) -> None:
+        await self._stage([self._envelope(payload, key_id, None) for payload, key_id in events])
+
+    def _envelope(self, payload: EventPayload, key_id: str, subject: str | None) -> Envelope:
+        if self._flow is None:
             raise RuntimeError("events are published only from inside a unit of work")
-        envelope = self._outbox.envelope(payload, tenant_id=self._flow.tenant_id, key_id=key_id,
-                                         correlation_id=self._flow.correlation_id,
-                                         causation_id=self._flow.causation_id, subject=subject)
-        await self._outbox.stage(self._session, [envelope])
+        return self._outbox.envelope(payload, tenant_id=self._flow.tenant_id, key_id=key_id,
+                                     correlation_id=self._flow.correlation_id,
+                                     causation_id=self._flow.causation_id, subject=subject)
+
+    async def _stage(self, envelopes: list[Envelope]) -> None:
+        if self._session is None:
+            raise RuntimeError("events are published only from inside a unit of work")
+        await self._outbox.stage(self._session, envelopes)
 
 
 Bind = Callable[[AsyncClientSession | None, MongoOutgoing], TxT]
@@ -44,12 +55,18 @@ class MongoUnitOfWork(Generic[TxT]):
 
     def __init__(self, *, client: AsyncMongoClient[Any], outbox: Outbox, bind: Bind[TxT]) -> None:
         self._client, self._outbox, self._bind = client, outbox, bind
+        # Outside a transaction the repositories hold nothing per call: one set serves every read.
+        self._reading = bind(None, MongoOutgoing(outbox, None, None))
 
     async def run(self, work: Callable[[TxT], Awaitable[T]], *, flow: Flow) -> T:
+        """`work` in a transaction of its own; a duplicate key comes out as the port's `Duplicate`."""
         async def attempt(session: AsyncClientSession) -> T:
             return await work(self._bind(session, MongoOutgoing(self._outbox, session, flow)))
 
-        result = await run_in_transaction(self._client, attempt)
+        try:
+            result = await run_in_transaction(self._client, attempt)
+        except DuplicateKeyError as exc:
+            raise Duplicate(str(exc)) from exc
         self._outbox.notify_committed()  # wakes the relay now rather than at its next sweep
         return result
 
@@ -58,4 +75,4 @@ class MongoUnitOfWork(Generic[TxT]):
         return self._bind(ctx.session, MongoOutgoing(outbox, ctx.session, Flow.caused_by(ctx.envelope)))
 
     def reading(self) -> TxT:
-        return self._bind(None, MongoOutgoing(self._outbox, None, None))
+        return self._reading

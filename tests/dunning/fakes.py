@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from services.dunning.adapters.publisher import Keyed, OutboxPublisher
+from services.dunning.adapters.publisher import OutboxPublisher
 from services.dunning.adapters.unit_of_work import DunningTx
 from services.dunning.domain.decisions import StepRecord
 from services.dunning.domain.history import HistoryEntry
 from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.scenarios import Scenario
 from services.dunning.domain.state import ActionState, ClientState, ItemState, RunState, StatusRule
-from services.dunning.ports import Adapters, Duplicate, Move, Tx
-from shared.platform.consumer import EventContext
-from shared.ports import Flow
+from services.dunning.ports import Adapters, Move, Tx
+from shared.ports import Duplicate
 from tests.support.memory import MemoryOutgoing, MemoryUnitOfWork
 
 Key = tuple[str, str]  # tenant, id
@@ -234,32 +233,18 @@ class FakeRecords:
         return sorted(mine, key=lambda e: e.at, reverse=True)[:limit]
 
 
-@dataclass
-class StagedOneByOne:
-    """In-memory outgoing events under the publisher: `stage_all` is each event staged in turn."""
-
-    outgoing: MemoryOutgoing
-
-    async def stage_all(self, events: Sequence[Keyed]) -> None:
-        for payload, key_id in events:
-            await self.outgoing.stage(payload, key_id=key_id)
-
-
 def bind(state: DunningState, outgoing: MemoryOutgoing) -> Tx:
     """The fakes' transaction object over the shared state."""
     return DunningTx(scenarios=FakeScenarios(state), clients=FakeClients(state), items=FakeItems(state),
                      actions=FakeActions(state), records=FakeRecords(state),
-                     publisher=OutboxPublisher(StagedOneByOne(outgoing)))
+                     publisher=OutboxPublisher(outgoing))
 
 
 class FakeUnitOfWork(MemoryUnitOfWork[DunningState, Tx]):
-    """The in-memory unit of work, plus `joined` for an event delivered offline (its events are kept too)."""
+    """The in-memory unit of work over the dunning fakes."""
 
     def __init__(self, state: DunningState | None = None) -> None:
         super().__init__(state or DunningState(), bind)
-
-    def joined(self, ctx: EventContext) -> Tx:
-        return bind(self.state, MemoryOutgoing(Flow.caused_by(ctx.envelope), self.published))
 
 
 @dataclass

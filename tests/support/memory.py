@@ -2,12 +2,13 @@
 kept in a list in the order they were published. A service's fakes hold their state in one object."""
 
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from shared.contracts.envelope import EventPayload
-from shared.ports import Flow
+from shared.platform.consumer import EventContext
+from shared.ports import Flow, Keyed
 
 T = TypeVar("T")
 TxT = TypeVar("TxT")
@@ -32,6 +33,10 @@ class MemoryOutgoing:
             raise RuntimeError("events are published only from inside a unit of work")
         self.staged.append(Published(payload, key_id, self.flow, subject))
 
+    async def stage_all(self, events: Sequence[Keyed]) -> None:
+        for payload, key_id in events:
+            await self.stage(payload, key_id=key_id)
+
 
 class MemoryUnitOfWork(Generic[StateT, TxT]):
     """`bind(state, outgoing)` builds the service's transaction object over the fakes' shared state; a
@@ -54,6 +59,10 @@ class MemoryUnitOfWork(Generic[StateT, TxT]):
             raise
         self.published.extend(outgoing.staged)
         return result
+
+    def joined(self, ctx: EventContext) -> TxT:
+        """An event handler's unit of work, as the consumer's transaction gives it (events kept as published)."""
+        return self._bind(self.state, MemoryOutgoing(Flow.caused_by(ctx.envelope), self.published))
 
     def reading(self) -> TxT:
         return self._bind(self.state, MemoryOutgoing(None))

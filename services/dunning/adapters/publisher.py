@@ -2,20 +2,11 @@
 events (the outbox, in the same transaction); only this module knows which payload goes under which key."""
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from services.dunning.domain.decisions import StepRecord
 from shared.contracts.dunning import DunningStepRecorded, ScheduledActionExecuted
 from shared.contracts.email import EmailRequested
-from shared.contracts.envelope import EventPayload
-
-Keyed = tuple[EventPayload, str]  # a payload and its key (the client: one client's events stay in order)
-
-
-class StagesMany(Protocol):
-    """Outgoing events that take several at once (one outbox write for a whole batch)."""
-
-    async def stage_all(self, events: Sequence[Keyed]) -> None: ...
+from shared.ports import Keyed, Outgoing
 
 
 def step_recorded(record: StepRecord) -> DunningStepRecorded:
@@ -42,7 +33,7 @@ def action_executed_events(event: ScheduledActionExecuted, email: EmailRequested
 class OutboxPublisher:
     """Stages what dunning tells the other services, all events of a call in one outbox write."""
 
-    def __init__(self, outgoing: StagesMany) -> None:
+    def __init__(self, outgoing: Outgoing) -> None:
         self.outgoing = outgoing
 
     async def steps_recorded(self, records: Sequence[StepRecord], emails: Sequence[EmailRequested]) -> None:

@@ -12,8 +12,8 @@ from pymongo.errors import BulkWriteError
 from services.dunning.adapters.documents import DUPLICATE_KEY, IN_CHUNK, Session
 from services.dunning.domain.decisions import StepRecord
 from services.dunning.domain.history import HistoryEntry
-from services.dunning.ports import Duplicate
 from shared.sequences import chunks
+from shared.ports import Duplicate
 
 
 class MongoRecords:

@@ -10,11 +10,11 @@ from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.progress import Reason, suppressed_by
 from services.dunning.domain.state import ClientState, RunState
 from services.dunning.handlers.actions import run_action
-from services.dunning.ports import DunningUnitOfWork, Duplicate, Tx
+from services.dunning.ports import DunningUnitOfWork, Tx
 from shared.contracts.dunning import StepOutcome
 from shared.platform.auth import Principal
 from shared.platform.clock import Clock
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow
 
 Work = Callable[[Tx], Awaitable[StepRecord]]
 

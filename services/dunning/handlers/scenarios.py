@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from services.dunning.domain.default_scenario import default_scenario
 from services.dunning.domain.scenarios import Scenario, ScenarioConflict, ScenarioDraft, ScenarioNotFound, ensure_valid
 from services.dunning.handlers.remap import remap_if_marked
-from services.dunning.ports import DunningUnitOfWork, Duplicate, Tx
+from services.dunning.ports import DunningUnitOfWork, Tx
 from shared.platform.clock import Clock
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow
 
 
 async def tenant_scenarios(tenant_id: str, tx: Tx, clock: Clock) -> list[Scenario]:

@@ -15,10 +15,10 @@ from services.dunning.domain.messages import CompanyProfile
 from services.dunning.domain.passes import Batch, still_due
 from services.dunning.domain.progress import ItemDue, due_step
 from services.dunning.domain.scenarios import Scenario
-from services.dunning.ports import DunningUnitOfWork, Duplicate, Move, Tx
+from services.dunning.ports import DunningUnitOfWork, Move, Tx
 from shared.contracts.email import EmailRequested
 from shared.platform.clock import Clock
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow
 
 
 class StaleBatch(Exception):

@@ -17,7 +17,7 @@ from services.dunning.domain.messages import CompanyProfile, email_request
 from services.dunning.domain.progress import Reason, apply_snapshot, plan_action
 from services.dunning.domain.scenarios import StepType
 from services.dunning.domain.state import ItemState
-from services.dunning.ports import DunningUnitOfWork, Duplicate, Tx
+from services.dunning.ports import DunningUnitOfWork, Tx
 from shared.contracts.dunning import ActionRunOutcome, ScheduledActionExecuted, StepOutcome
 from shared.contracts.email import EmailPurpose, RenderAction
 from shared.contracts.topics import Topics
@@ -25,7 +25,7 @@ from shared.contracts.values import ActionSnapshot, ActionType
 from shared.platform.clock import ManualClock
 from shared.platform.mongo import TYPE_REGISTRY
 from shared.platform.outbox import Outbox
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow
 from tests.dunning.builders import DUE, client_state, saved, snapshot, status_event, status_rules
 from tests.dunning.fakes import FakeUnitOfWork
 

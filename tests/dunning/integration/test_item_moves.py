@@ -11,9 +11,9 @@ import pytest
 from services.dunning.adapters.documents import IN_CHUNK, doc_id
 from services.dunning.adapters.indexes import ensure_indexes
 from services.dunning.domain.state import ItemState
-from services.dunning.ports import DunningUnitOfWork, Duplicate, Tx
+from services.dunning.ports import DunningUnitOfWork, Tx
 from shared.contracts.receivables import ItemsUpserted
-from shared.ports import Flow
+from shared.ports import Duplicate, Flow
 from tests.dunning.builders import DUE, client_event, snapshot
 from tests.dunning.harness import Dunning
 
