@@ -7,36 +7,28 @@ as-at read costs one day of log at most, however old the date.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.mongo import AGGREGATES, HISTORY, doc_id
 from services.indicators.domain.facts import ScopeKind, scope_key
 from services.indicators.domain.figures import EMPTY, Figures
-from services.indicators.domain.history import LogEntry, roll_forward
-from services.indicators.ports import Session
+from services.indicators.domain.history import LogEntry, roll_forward, start_of
 
 DAILY = "daily_figures"
 CLOSED = "closed_figures"
 STATE = "history_state"
 
 
-def start_of(day: date) -> datetime:
-    """Days are UTC days."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def end_of(day: date) -> datetime:
-    """The last instant of a day: the moment a daily point stands for."""
-    return start_of(day + timedelta(days=1)) - timedelta(microseconds=1)
-
-
 class MongoHistory:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    """Implements `HistoryLog` (closing, in the transaction of `session`) and `HistoryReads`."""
+
+    def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self.session = session
         self.log = db[HISTORY]
         self.daily = db[DAILY]
         self.closed = db[CLOSED]
@@ -94,9 +86,10 @@ class MongoHistory:
                                           {"created_at": 1}).to_list()
         return min(doc["created_at"] for doc in docs).date() if docs else None
 
-    async def close_day(self, tenant_id: str, day: date, *, session: Session) -> int:
-        """Close one day (all or nothing, in the caller's transaction); returns the scopes it touched.
+    async def close_day(self, tenant_id: str, day: date) -> int:
+        """Close one day (all or nothing, in the store's transaction); returns the scopes it touched.
         A day already closed is left alone, so a retried or concurrent closing changes nothing."""
+        session = self.session
         state = await self.state.find_one({"_id": tenant_id}, session=session)
         closed = date.fromisoformat(state["closed_through"]) if state else None
         if closed and closed >= day:
@@ -115,7 +108,7 @@ class MongoHistory:
         return len({scope for scope, _ in sums})
 
     async def _write_closings(self, tenant_id: str, day: date, sums: dict[tuple[str, str], Figures], *,
-                              session: Session) -> None:
+                              session: AsyncClientSession | None) -> None:
         if not sums:
             return
         ids = {key: doc_id(tenant_id, *key) for key in sums}
@@ -131,7 +124,3 @@ class MongoHistory:
             daily_ops.append(ReplaceOne({"_id": daily_key}, {**fields, "day": day.isoformat()}, upsert=True))
         await self.closed.bulk_write(closed_ops, ordered=False, session=session)
         await self.daily.bulk_write(daily_ops, ordered=False, session=session)
-
-
-def days_between(first: date, last: date) -> Sequence[date]:
-    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

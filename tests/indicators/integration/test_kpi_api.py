@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import httpx
 
-from services.indicators.workers import close_history
+from services.indicators.handlers.history import close_history
 from shared.contracts.receivables import ItemsClosed, ItemsDetached, ItemsUpserted
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from shared.platform.clock import ManualClock
@@ -59,7 +59,7 @@ class TestKpiApi:
         await two_days_of_events(service, clock)
         clock.set(DAY1 + timedelta(days=2))
         api = service.app.state.indicators
-        await close_history(history=api.history, transact=api.transact, clock=clock, grace=timedelta(0))
+        await close_history(uow=api.uow, clock=clock, grace=timedelta(0))
         assert await api.history.closed_through(tenant_id) == date(2026, 11, 3)
         http = service.http
 

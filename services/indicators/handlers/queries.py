@@ -5,12 +5,11 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from services.indicators.adapters.history import MongoHistory, days_between, end_of
-from services.indicators.adapters.reads import FiguresReader, ReportingCurrency
 from services.indicators.domain.facts import ScopeKind, scope_key
 from services.indicators.domain.figures import EMPTY, F, NO_CURRENCY, Figures
-from services.indicators.domain.history import Explanation, explain
-from services.indicators.domain.kpis import CurrencyKpis, Kpi, currency_kpis, in_reporting_currency
+from services.indicators.domain.history import Explanation, days_between, end_of, explain
+from services.indicators.domain.kpis import CurrencyKpis, Kpi, ReportingCurrency, currency_kpis, in_reporting_currency
+from services.indicators.ports import FiguresReads, HistoryReads
 from shared.platform.clock import Clock
 
 MS = timedelta(milliseconds=1)  # MongoDB keeps times to the millisecond
@@ -85,7 +84,7 @@ def describe(scope: str, by_currency: dict[str, Figures], *, at: datetime, compu
                      reporting=converted, reporting_missing_rates=missing)
 
 
-async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReader, clock: Clock) -> ScopeKpis:
+async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReads, clock: Clock) -> ScopeKpis:
     now = clock.now()
     figures = await reader.scope(tenant_id, scope)
     members = await _members(tenant_id, scope, reader=reader, at=now)
@@ -99,7 +98,7 @@ async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReader, clo
                                    "members": members})
 
 
-async def _members(tenant_id: str, scope: str, *, reader: FiguresReader, at: datetime) -> list[MemberKpis] | None:
+async def _members(tenant_id: str, scope: str, *, reader: FiguresReads, at: datetime) -> list[MemberKpis] | None:
     if not scope.startswith(ScopeKind.GROUP.value + ":"):
         return None
     clients = await reader.group_members(tenant_id, scope.split(":", 1)[1])
@@ -109,7 +108,7 @@ async def _members(tenant_id: str, scope: str, *, reader: FiguresReader, at: dat
             for c in clients]
 
 
-async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: FiguresReader, history: MongoHistory,
+async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: FiguresReads, history: HistoryReads,
                      clock: Clock) -> ScopeKpis:
     """The KPIs as they stood at `at`, rebuilt from the history (not only from daily closings)."""
     if await reader.scope(tenant_id, scope) is None:
@@ -118,8 +117,8 @@ async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: Figure
     return describe(scope, state, at=at, computed_at=clock.now(), reporting=await reader.reporting_currency(tenant_id))
 
 
-async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, reader: FiguresReader,
-                     history: MongoHistory, clock: Clock) -> Series:
+async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, reader: FiguresReads,
+                     history: HistoryReads, clock: Clock) -> Series:
     """One point per day (its end), from the daily closings; days not closed yet come from the log."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
@@ -152,7 +151,7 @@ class ExplainedMove(Explanation):
 
 
 async def explain_move(tenant_id: str, scope: str, kpi: Kpi, currency: str, from_at: datetime, to_at: datetime, *,
-                       limit: int, reader: FiguresReader, history: MongoHistory, clock: Clock) -> ExplainedMove:
+                       limit: int, reader: FiguresReads, history: HistoryReads, clock: Clock) -> ExplainedMove:
     """The items and events that moved `kpi` of `scope` between two moments, largest first."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
