@@ -37,11 +37,16 @@ class HeldAction:
 
 @dataclass(frozen=True)
 class Change:
-    """A subject's new state and count; the figures change by `contribution(after) - contribution(before)`."""
+    """A subject's new state and count; the figures change by `contribution(after) - contribution(before)`.
+
+    The difference (`deltas`) and the scopes it concerns are the rules' (`domain`), worked out by the
+    handler that states the change (`handlers.changes.changed`): a store only writes them."""
 
     snapshot: ItemSnapshot | ActionSnapshot
     before: Counted | None
     after: Counted
+    deltas: dict[AggregateKey, Figures] = field(compare=False)
+    scopes: list[str] = field(compare=False)
 
     @property
     def subject_kind(self) -> str:
@@ -191,7 +196,7 @@ class RecomputeReads(Protocol):
 
 
 class HistoryLog(Protocol):
-    """Closing days of history into daily points (the close-history worker)."""
+    """Closing days of history into daily points (the close-history worker), in one transaction."""
 
     async def tenants(self) -> list[str]:
         """Every tenant with figures."""
@@ -203,9 +208,13 @@ class HistoryLog(Protocol):
         """The day the tenant's first change was applied."""
         ...
 
-    async def close_day(self, tenant_id: str, day: date) -> int:
-        """Close one day (all or nothing, in the transaction); returns the scopes it touched. A day
-        already closed is left alone, so a retried or concurrent closing changes nothing."""
+    async def day_entries(self, tenant_id: str, day: date) -> list[LogEntry]:
+        """The tenant's changes applied on `day` (UTC), in no particular order."""
+        ...
+
+    async def save_closing(self, tenant_id: str, day: date, sums: Mapping[tuple[str, str], Figures]) -> None:
+        """Add the day's differences per (scope, currency) to the figures closed before, keep the result
+        as the day's points, and mark the tenant closed through `day` (in the transaction)."""
         ...
 
 
@@ -219,8 +228,8 @@ class HistoryReads(Protocol):
 
     async def closed_through(self, tenant_id: str) -> date | None: ...
 
-    async def state_at(self, tenant_id: str, scope: str, at: datetime) -> dict[str, Figures]:
-        """A scope's figures per currency as they stood at `at`."""
+    async def closed_state(self, tenant_id: str, scope: str, day: date) -> dict[str, Figures]:
+        """A scope's figures at the end of a closed `day`: its latest closing per currency up to it."""
         ...
 
     async def closings(self, tenant_id: str, scope: str, *, through: date) -> list[tuple[date, str, Figures]]:

@@ -15,8 +15,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.domain.facts import ClientFacts, CountedAction, CountedItem, StatusFacts
-from services.indicators.domain.figures import EMPTY, AggregateKey, Figures, change
-from services.indicators.domain.history import EventRef, LogEntry, scopes_touched
+from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
+from services.indicators.domain.history import EventRef, LogEntry
 from services.indicators.ports import (
     Change,
     Definition,
@@ -179,7 +179,7 @@ class MongoIndicatorStore:
             # The last state of a subject wins: changes are recorded in the order they were applied.
             (items if one.change.subject_kind == "item" else actions)[doc["_id"]] = ReplaceOne(
                 {"_id": doc["_id"]}, doc, upsert=True)
-            deltas = change(one.change.before, one.change.after)
+            deltas = one.change.deltas
             if not deltas:
                 continue
             entries.append(history_doc(one.tenant_id, one.change, one.stamp))
@@ -274,5 +274,5 @@ def subject_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
 def history_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
     entry = LogEntry(at=stamp.at, event=stamp.event, subject_kind=one.subject_kind,  # type: ignore[arg-type]
                      subject_id=one.subject_id, client_id=one.snapshot.client_id, before=one.before,
-                     after=one.after, scopes=scopes_touched(one.before, one.after))
+                     after=one.after, scopes=one.scopes)
     return {"tenant_id": tenant_id, **entry.model_dump()}

@@ -73,6 +73,15 @@ class LogEntry(BaseModel):
                 if entry_scope == scope}
 
 
+def day_sums(entries: Iterable["LogEntry"]) -> dict[tuple[str, str], Figures]:
+    """The differences a set of entries made, summed per (scope, currency)."""
+    sums: dict[tuple[str, str], Figures] = defaultdict(lambda: EMPTY)
+    for entry in entries:
+        for key, delta in entry.deltas().items():
+            sums[key] = sums[key] + delta
+    return dict(sums)
+
+
 def scopes_touched(before: CountedItem | CountedAction | None, after: CountedItem | CountedAction | None) -> list[str]:
     """Every scope an entry may concern: those of the old and of the new count."""
     scopes: list[str] = []

@@ -9,8 +9,9 @@ the whole transaction (`subscribers.py`), and `reads` names beforehand what the 
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.indicators.domain.facts import count_action, count_item
-from services.indicators.domain.history import EventRef
+from services.indicators.domain.facts import Counted, count_action, count_item
+from services.indicators.domain.figures import change
+from services.indicators.domain.history import EventRef, scopes_touched
 from services.indicators.ports import Change, Counting, Counts, HeldItem, Keys, Stamp
 from shared.contracts.actions import ActionChanged
 from shared.contracts.envelope import Envelope
@@ -21,7 +22,7 @@ from shared.contracts.receivables import (
     ItemStatusChanged,
     ItemsUpserted,
 )
-from shared.contracts.values import ItemSnapshot
+from shared.contracts.values import ActionSnapshot, ItemSnapshot
 
 ItemEvent = ItemsUpserted | ItemsClosed | ItemStatusChanged | ItemsDetached | ItemsReattached
 CountedEvent = ItemEvent | ActionChanged
@@ -69,8 +70,14 @@ async def on_action_changed(event: ActionChanged, envelope: Envelope, tx: Counts
     if held is not None and held.snapshot.version >= action.version:
         return
     client = (await store.clients(tenant_id, [action.client_id])).get(action.client_id)
-    change = Change(snapshot=action, before=held.counted if held else None, after=count_action(action, client=client))
-    await store.record(tenant_id, [change], stamp=Stamp(at=now, event=event_ref(envelope)))
+    counted = changed(action, held.counted if held else None, count_action(action, client=client))
+    await store.record(tenant_id, [counted], stamp=Stamp(at=now, event=event_ref(envelope)))
+
+
+def changed(snapshot: ItemSnapshot | ActionSnapshot, before: Counted | None, after: Counted) -> Change:
+    """A subject counted anew, with the difference it makes to the figures and the scopes concerned."""
+    return Change(snapshot=snapshot, before=before, after=after, deltas=change(before, after),
+                  scopes=scopes_touched(before, after))
 
 
 async def count_items(tenant_id: str, snapshots: Sequence[ItemSnapshot], held: dict[str, HeldItem], *,
@@ -79,8 +86,8 @@ async def count_items(tenant_id: str, snapshots: Sequence[ItemSnapshot], held: d
     clients = await store.clients(tenant_id, sorted({s.client_id for s in snapshots}))
     statuses = await store.statuses(tenant_id, sorted({s.status_code for s in snapshots if s.status_code}))
     return [
-        Change(snapshot=snapshot, before=held[snapshot.item_id].counted if snapshot.item_id in held else None,
-               after=count_item(snapshot, client=clients.get(snapshot.client_id),
-                                status=statuses.get(snapshot.status_code) if snapshot.status_code else None))
+        changed(snapshot, held[snapshot.item_id].counted if snapshot.item_id in held else None,
+                count_item(snapshot, client=clients.get(snapshot.client_id),
+                           status=statuses.get(snapshot.status_code) if snapshot.status_code else None))
         for snapshot in snapshots
     ]

@@ -17,8 +17,8 @@ from services.indicators.domain.facts import (
     count_action,
 )
 from services.indicators.domain.history import EventRef
-from services.indicators.handlers.changes import count_items, event_ref
-from services.indicators.ports import Change, IndicatorStore, Stamp, Tx
+from services.indicators.handlers.changes import changed, count_items, event_ref
+from services.indicators.ports import IndicatorStore, Stamp, Tx
 from shared.contracts.envelope import Envelope
 from shared.contracts.receivables import ClientUpserted, ItemStatusDefined
 from shared.platform.clock import Clock
@@ -103,8 +103,7 @@ async def _recount_actions(tenant_id: str, action_ids: Sequence[str], *, event: 
                            clock: Clock) -> int:
     held = await store.held_actions(tenant_id, action_ids)
     clients = await store.clients(tenant_id, sorted({h.snapshot.client_id for h in held.values()}))
-    changes = [Change(snapshot=h.snapshot, before=h.counted,
-                      after=count_action(h.snapshot, client=clients.get(h.snapshot.client_id)))
+    changes = [changed(h.snapshot, h.counted, count_action(h.snapshot, client=clients.get(h.snapshot.client_id)))
                for h in held.values()]
     changes = [change for change in changes if change.after != change.before]
     if changes:

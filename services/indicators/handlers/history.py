@@ -1,10 +1,10 @@
 """Closing days of history: the daily points of the series (run by a worker, under a lease)."""
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
-from services.indicators.domain.history import days_between
-from services.indicators.ports import Tx
+from services.indicators.domain.history import day_sums, days_between
+from services.indicators.ports import HistoryLog, Tx
 from shared.platform.clock import Clock
 from shared.ports import Flow, UnitOfWork
 
@@ -24,8 +24,21 @@ async def close_history(*, uow: UnitOfWork[Tx], clock: Clock, grace: timedelta) 
         if first is None:
             continue
         for day in days_between(first, closable):
-            await uow.run(lambda tx, t=tenant_id, d=day: tx.history.close_day(t, d), flow=Flow(tenant_id))
+            await uow.run(lambda tx, t=tenant_id, d=day: close_day(t, d, history=tx.history), flow=Flow(tenant_id))
             closed_days += 1
     if closed_days:
         log.info("closed %d day(s) of history", closed_days)
     return closed_days
+
+
+async def close_day(tenant_id: str, day: date, *, history: HistoryLog) -> int:
+    """Close one day (all or nothing, in the transaction of `history`); returns the scopes it touched.
+    A day already closed is left alone, so a retried or concurrent closing changes nothing."""
+    closed = await history.closed_through(tenant_id)
+    if closed and closed >= day:
+        return 0
+    if closed and closed < day - timedelta(days=1):
+        raise ValueError(f"day {day} cannot close before {closed + timedelta(days=1)}")
+    sums = day_sums(await history.day_entries(tenant_id, day))
+    await history.save_closing(tenant_id, day, sums)
+    return len({scope for scope, _ in sums})

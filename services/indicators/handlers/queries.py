@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from services.indicators.domain.facts import ScopeKind, scope_key
 from services.indicators.domain.figures import EMPTY, F, NO_CURRENCY, Figures
-from services.indicators.domain.history import Explanation, days_between, end_of, explain
+from services.indicators.domain.history import Explanation, days_between, end_of, explain, roll_forward, start_of
 from services.indicators.domain.kpis import CurrencyKpis, Kpi, ReportingCurrency, currency_kpis, in_reporting_currency
 from services.indicators.ports import FiguresReads, HistoryReads
 from shared.platform.clock import Clock
@@ -55,6 +55,16 @@ class Series(BaseModel):
     scope: str
     computed_at: datetime
     points: list[SeriesPoint]
+
+
+async def state_at(tenant_id: str, scope: str, at: datetime, *, history: HistoryReads) -> dict[str, Figures]:
+    """A scope's figures per currency as they stood at `at`: the last closing before its day plus the
+    log entries since, so an as-at read costs one day of log at most, however old the date."""
+    closed = await history.closed_through(tenant_id)
+    base_day = min(closed, at.date() - timedelta(days=1)) if closed else None
+    base = await history.closed_state(tenant_id, scope, base_day) if base_day else {}
+    since = start_of(base_day + timedelta(days=1)) if base_day else None
+    return roll_forward(base, await history.entries(tenant_id, scope, since=since, until=at), scope)
 
 
 def scope_of(kind: ScopeKind, scope_id: str | None) -> str:
@@ -113,7 +123,7 @@ async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: Figure
     """The KPIs as they stood at `at`, rebuilt from the history (not only from daily closings)."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
-    state = await history.state_at(tenant_id, scope, at)
+    state = await state_at(tenant_id, scope, at, history=history)
     return describe(scope, state, at=at, computed_at=clock.now(), reporting=await reader.reporting_currency(tenant_id))
 
 
@@ -138,7 +148,7 @@ async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, rea
             by_currency, is_closed = state, True
         else:
             moment = min(end_of(day), now)
-            by_currency, is_closed = await history.state_at(tenant_id, scope, moment), False
+            by_currency, is_closed = await state_at(tenant_id, scope, moment, history=history), False
         at = min(end_of(day), now)
         currencies, follow_ups, converted, _ = _kpis(by_currency, at=at, reporting=reporting)
         points.append(SeriesPoint(day=day, closed=is_closed, currencies=currencies, open_follow_ups=follow_ups,
@@ -157,7 +167,7 @@ async def explain_move(tenant_id: str, scope: str, kpi: Kpi, currency: str, from
         raise ScopeNotFound(scope)
     if kpi is Kpi.OPEN_FOLLOW_UPS:
         currency = NO_CURRENCY
-    start = (await history.state_at(tenant_id, scope, from_at)).get(currency, EMPTY)
+    start = (await state_at(tenant_id, scope, from_at, history=history)).get(currency, EMPTY)
     entries = await history.entries(tenant_id, scope, since=_after(from_at), until=to_at)
     explanation = explain(kpi=kpi, scope=scope, currency=currency, start=start, entries=entries,
                           from_at=from_at, to_at=to_at, limit=limit)

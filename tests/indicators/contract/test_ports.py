@@ -12,6 +12,9 @@ from services.indicators.domain.figures import AggregateKey, F, Figures, contrib
 from services.indicators.domain.history import EventRef, LogEntry
 from services.indicators.domain.kpis import ReportingCurrency
 from services.indicators.domain.rebuild import rebuild
+from services.indicators.handlers.changes import changed
+from services.indicators.handlers.history import close_day
+from services.indicators.handlers.queries import state_at
 from services.indicators.ports import Adapters, Change, Keys, Recorded, Stamp, Tx
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from shared.ports import Flow
@@ -31,8 +34,7 @@ def stamp(at: datetime = DAY1, event_id: str = "e1") -> Stamp:
 
 def counted(snapshot: ItemSnapshot, before: Change | None = None, *, client: ClientFacts | None = ANNA,
             status: StatusFacts | None = None) -> Change:
-    return Change(snapshot=snapshot, before=before.after if before else None,
-                  after=count_item(snapshot, client=client, status=status))
+    return changed(snapshot, before.after if before else None, count_item(snapshot, client=client, status=status))
 
 
 async def record(adapters: Adapters, tenant_id: str, changes: list[Change], at: Stamp = stamp()) -> None:
@@ -49,7 +51,7 @@ class TestCounting:
         first = counted(item("i1", open_amount="100"))
         await record(adapters, T, [first])
         second = counted(item("i1", version=2, open_amount="60"), first)
-        follow_up = Change(snapshot=action("f1"), before=None, after=count_action(action("f1"), client=ANNA))
+        follow_up = changed(action("f1"), None, count_action(action("f1"), client=ANNA))
         await record(adapters, T, [second, follow_up], stamp(DAY1 + timedelta(minutes=1), "e2"))
         await record(adapters, OTHER, [counted(item("i1", open_amount="5"))])
 
@@ -82,6 +84,8 @@ class TestCounting:
         assert [(entry.subject_id, entry.event.event_id) for entry in logged] == [("i1", "e1"), ("i1", "e2"),
                                                                                    ("i2", "e3")]
         assert [entry.subject_id async for entry in reading.recompute_reads.log(OTHER)] == ["i9"]
+        assert sorted(entry.subject_id for entry in await reading.history.day_entries(T, DAY1.date())) == [
+            "i1", "i1", "i2"]
 
     async def test_a_unit_of_work_that_fails_leaves_nothing_behind(self, adapters: Adapters) -> None:
         async def work(tx: Tx) -> None:
@@ -142,8 +146,7 @@ class TestRecounts:
         disputed = item("i1", status_code="price_dispute", held_by="f1", held_type=ActionType.FOLLOW_UP)
         await record(adapters, T, [counted(disputed, status=DISPUTE), counted(item("i2")),
                                    counted(item("i3", client_id="c2")),
-                                   Change(snapshot=action("f1"), before=None, after=count_action(action("f1"),
-                                                                                                 client=ANNA))])
+                                   changed(action("f1"), None, count_action(action("f1"), client=ANNA))])
         store = adapters.uow.reading().store
         assert sorted(await store.item_ids_of_client(T, "c1")) == ["i1", "i2"]
         assert await store.action_ids_of_client(T, "c1") == ["f1"]
@@ -184,7 +187,7 @@ class TestHistory:
         assert await log.first_day(T) == DAY1.date() and await log.closed_through(T) is None
 
         async def close(day: date) -> int:
-            return await adapters.uow.run(lambda tx: tx.history.close_day(T, day), flow=Flow(T))
+            return await adapters.uow.run(lambda tx: close_day(T, day, history=tx.history), flow=Flow(T))
 
         assert await close(DAY1.date()) > 0
         assert await close(DAY1.date()) == 0  # already closed: nothing changes
@@ -198,9 +201,11 @@ class TestHistory:
         closings = await adapters.history.closings(T, "tenant", through=DAY2.date())
         assert [(day, currency) for day, currency, _ in closings] == [(DAY1.date(), "EUR"), (DAY2.date(), "EUR")]
         assert [figures for _, _, figures in closings] == [eur["EUR"], after["EUR"]]
-        assert await adapters.history.state_at(T, "tenant", DAY1 - timedelta(hours=1)) == {}
-        assert await adapters.history.state_at(T, "tenant", DAY2 - timedelta(hours=1)) == eur
-        assert await adapters.history.state_at(T, "tenant", DAY2 + timedelta(days=3)) == after
+        assert await adapters.history.closed_state(T, "tenant", DAY1.date()) == eur
+        assert await adapters.history.closed_state(T, "tenant", DAY2.date() + timedelta(days=5)) == after
+        assert await state_at(T, "tenant", DAY1 - timedelta(hours=1), history=adapters.history) == {}
+        assert await state_at(T, "tenant", DAY2 - timedelta(hours=1), history=adapters.history) == eur
+        assert await state_at(T, "tenant", DAY2 + timedelta(days=3), history=adapters.history) == after
 
 
 class TestFigures:

@@ -1,14 +1,13 @@
 """The in-memory history, figures and recompute reads, the transaction object and the unit of work:
 every port of the indicators over one `InMemoryStore`, as `create_app(adapters=...)` takes them."""
 
-from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.indicators.domain.facts import ClientFacts, ScopeKind, StatusFacts, scope_key
 from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
-from services.indicators.domain.history import LogEntry, roll_forward, start_of
+from services.indicators.domain.history import LogEntry, start_of
 from services.indicators.domain.kpis import ReportingCurrency
 from services.indicators.ports import Adapters, HeldAction, HeldItem, ScopeFigures
 from shared.platform.consumer import EventContext
@@ -34,39 +33,25 @@ class InMemoryHistory:
                 if t == tenant_id and key.scope == scope_key(ScopeKind.TENANT)]
         return min(days, default=None)
 
-    async def close_day(self, tenant_id: str, day: date) -> int:
-        closed = self.state.closed_through.get(tenant_id)
-        if closed and closed >= day:
-            return 0
-        if closed and closed < day - timedelta(days=1):
-            raise ValueError(f"day {day} cannot close before {closed + timedelta(days=1)}")
-        sums: dict[tuple[str, str], Figures] = defaultdict(lambda: EMPTY)
-        for entry in self.state.history.get(tenant_id, []):
-            if start_of(day) <= entry.at < start_of(day + timedelta(days=1)):
-                for key, delta in entry.deltas().items():
-                    sums[key] = sums[key] + delta
+    async def day_entries(self, tenant_id: str, day: date) -> list[LogEntry]:
+        return [entry for entry in self.state.history.get(tenant_id, [])
+                if start_of(day) <= entry.at < start_of(day + timedelta(days=1))]
+
+    async def save_closing(self, tenant_id: str, day: date, sums: Mapping[tuple[str, str], Figures]) -> None:
         for (scope, currency), delta in sums.items():
             figures = self.state.closed.get((tenant_id, scope, currency), EMPTY) + delta
             self.state.closed[(tenant_id, scope, currency)] = figures
             self.state.daily.setdefault((tenant_id, scope, currency), []).append((day, figures))
         self.state.closed_through[tenant_id] = day
-        return len({scope for scope, _ in sums})
 
     async def entries(self, tenant_id: str, scope: str, *, since: datetime | None, until: datetime) -> list[LogEntry]:
         found = [entry for entry in self.state.history.get(tenant_id, [])
                  if scope in entry.scopes and entry.at <= until and (since is None or entry.at >= since)]
         return sorted(found, key=lambda entry: entry.at)  # stable: in the order appended, like `_id`
 
-    async def state_at(self, tenant_id: str, scope: str, at: datetime) -> dict[str, Figures]:
-        closed = self.state.closed_through.get(tenant_id)
-        base_day = min(closed, at.date() - timedelta(days=1)) if closed else None
-        base: dict[str, Figures] = {}
-        if base_day:
-            for day, currency, figures in await self.closings(tenant_id, scope, through=base_day):
-                base[currency] = figures
-        since = start_of(base_day + timedelta(days=1)) if base_day else None
-        return roll_forward({c: f for c, f in base.items() if f},
-                            await self.entries(tenant_id, scope, since=since, until=at), scope)
+    async def closed_state(self, tenant_id: str, scope: str, day: date) -> dict[str, Figures]:
+        latest = {currency: figures for _, currency, figures in await self.closings(tenant_id, scope, through=day)}
+        return {currency: figures for currency, figures in latest.items() if figures}
 
     async def closings(self, tenant_id: str, scope: str, *, through: date) -> list[tuple[date, str, Figures]]:
         rows = [(day, currency, figures) for (t, s, currency), days in self.state.daily.items()

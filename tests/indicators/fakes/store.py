@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import Any
 
 from services.indicators.domain.facts import ClientFacts, StatusFacts, count_action, count_item
-from services.indicators.domain.figures import AggregateKey, Figures, accumulate, change
-from services.indicators.domain.history import LogEntry, scopes_touched
+from services.indicators.domain.figures import AggregateKey, Figures, accumulate
+from services.indicators.domain.history import LogEntry
 from services.indicators.domain.kpis import ReportingCurrency
 from services.indicators.domain.rebuild import Difference, compare, rebuild
 from services.indicators.ports import (
@@ -96,13 +96,13 @@ class InMemoryStore:
             else:
                 self.actions[(tenant_id, change_.subject_id)] = HeldAction(change_.snapshot,
                                                                            change_.after)  # type: ignore[arg-type]
-            deltas = change(change_.before, change_.after)
+            deltas = change_.deltas
             if deltas:
                 accumulate(self.aggregates.setdefault(tenant_id, {}), deltas)
                 self.history.setdefault(tenant_id, []).append(LogEntry(
                     at=one.stamp.at, event=one.stamp.event, subject_kind=change_.subject_kind,  # type: ignore[arg-type]
                     subject_id=change_.subject_id, client_id=change_.snapshot.client_id, before=change_.before,
-                    after=change_.after, scopes=scopes_touched(change_.before, change_.after)))
+                    after=change_.after, scopes=change_.scopes))
             for key in deltas:
                 at, event_time = self.touched.get((tenant_id, key), (one.stamp.at, one.stamp.event.event_time))
                 self.touched[(tenant_id, key)] = (max(at, one.stamp.at), max(event_time, one.stamp.event.event_time))
