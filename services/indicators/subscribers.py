@@ -52,6 +52,8 @@ def consumer_group(stream: Stream) -> str:
 
 @dataclass(frozen=True)
 class Staged:
+    """One event of a batch, waiting for its transaction's flush."""
+
     handler: Callable[..., Awaitable[None]]
     payload: EventPayload
     envelope: Envelope
@@ -104,6 +106,7 @@ async def _counted(payload: EventPayload, ctx: EventContext, *, handler: Callabl
 
 async def _recounting(payload: EventPayload, ctx: EventContext, *, handler: Callable[..., Awaitable[None]],
                       uow: IndicatorsUnitOfWork, clock: Clock, chunk_size: int) -> None:
+    """A client or status definition: its handler runs transactions of its own (not the consumer's)."""
     await handler(payload, ctx.envelope, uow=uow, clock=clock, chunk_size=chunk_size)
 
 

@@ -7,7 +7,16 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.indicators.adapters.mongo import ACTIONS, CLIENTS, HISTORY, ITEMS, STATUSES, defined, held_action, held_item
+from services.indicators.adapters.mongo import (
+    ACTIONS,
+    CLIENTS,
+    HISTORY,
+    ITEMS,
+    STATUSES,
+    defined,
+    held_action,
+    held_item,
+)
 from services.indicators.adapters.reads import FiguresReader
 from services.indicators.domain.facts import ClientFacts, StatusFacts
 from services.indicators.domain.figures import AggregateKey, Figures
@@ -16,6 +25,8 @@ from services.indicators.ports import HeldAction, HeldItem
 
 
 class MongoRecomputeReads:
+    """Implements `RecomputeReads` on the service's database."""
+
     def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
         self.db, self.session = db, session
 

@@ -35,7 +35,8 @@ class TestRecomputeAndCompareOnFakes:
         store.aggregates[tenant_id][tenant_eur] += Figures({F.OUTSTANDING: Decimal(5)})
         store.history[tenant_id] = [entry for entry in store.history[tenant_id] if entry.subject_id != "i2"]
         i2 = store.items[(tenant_id, "i2")]
-        store.items[(tenant_id, "i2")] = replace(i2, counted=i2.counted.model_copy(update={"status_rule": "info:plain"}))
+        stale = i2.counted.model_copy(update={"status_rule": "info:plain"})
+        store.items[(tenant_id, "i2")] = replace(i2, counted=stale)
 
         report = (await tenant.http.post("/admin/recompute")).json()
         assert [(d["scope"], d["figure"], d["incremental"], d["recomputed"]) for d in report["differences"]] == [
