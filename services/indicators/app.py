@@ -43,7 +43,8 @@ def mongo_adapters(runtime: ServiceRuntime) -> Adapters:
     store, history = MongoIndicatorStore(runtime.db), MongoHistory(runtime.db)
     runtime.on_database_ready(store.ensure_indexes)
     runtime.on_database_ready(history.ensure_indexes)
-    assert runtime.mongo is not None
+    if runtime.mongo is None:
+        raise RuntimeError("the runtime is not open: the database exists inside the app's lifespan")
     return Adapters(uow=mongo_unit_of_work(runtime.mongo, runtime.db, runtime.outbox),
                     figures=FiguresReader(runtime.db), history=history)
 

@@ -1,6 +1,7 @@
 """What the handlers are written against: the indicator store, the history, what a recompute reads,
 the figures the API reads, the transaction object a unit of work hands out (`Tx`), and `Adapters`,
-the bundle the composition root builds (MongoDB) or a test passes (in-memory fakes)."""
+the bundle the composition root builds (MongoDB) or a test passes (in-memory fakes). There is no
+publisher port: the indicators publish no event (their unit of work's outbox stays unused)."""
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class HeldItem:
 
 @dataclass(frozen=True)
 class HeldAction:
+    """The newest snapshot of an action the service holds, and what it was counted as."""
+
     snapshot: ActionSnapshot
     counted: CountedAction
 

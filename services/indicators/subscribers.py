@@ -4,9 +4,9 @@ Item and action events are counted in batches by ONE group (`indicators.changes`
 subscribed to their topics): the aggregates have a single writer, where four groups' long batch
 transactions on the same tenant aggregate kept conflicting. The platform hands the events of one
 transaction over one by one, then flushes the transaction's scope once before the commit: each
-event is staged here, and at the flush everything the batch will read is loaded at once into a
-buffered store, the events go to their handler in order against it, and the store writes once
-(`adapters/batching.py`). Clients and status definitions recount in transactions of their own, in a
+event is staged here, and at the flush the events go to their handler in order against a store
+buffering the transaction, told what the whole batch will read: it loads that at the first read and
+writes once (`adapters/batching.py`). Clients and status definitions recount in transactions of their own, in a
 group per stream, so a long recount never holds up the item and action events.
 """
 
@@ -64,7 +64,7 @@ class Staged:
 class TransactionBatch:
     """The item and action events of one transaction, counted together at its flush."""
 
-    buffer: BufferedStore
+    store: IndicatorStore
     keys: Keys = field(default_factory=Keys)
     staged: list[Staged] = field(default_factory=list)
 
@@ -73,11 +73,11 @@ class TransactionBatch:
         self.staged.append(staged)
 
     async def flush(self) -> None:
-        await self.buffer.load(self.keys)
-        tx = BufferedTx(self.buffer)
+        buffer = BufferedStore(self.store, expected=self.keys)
+        tx = BufferedTx(buffer)
         for one in self.staged:
             await one.handler(one.payload, one.envelope, tx, now=one.now)
-        await self.buffer.write()
+        await buffer.write()  # the batch's one write, just before the consumer commits
 
 
 def _batch_of(ctx: EventContext, store: Callable[[], IndicatorStore]) -> TransactionBatch:
@@ -86,7 +86,7 @@ def _batch_of(ctx: EventContext, store: Callable[[], IndicatorStore]) -> Transac
     scope = ctx.scope
 
     def open_batch() -> TransactionBatch:
-        batch = TransactionBatch(BufferedStore(store()))
+        batch = TransactionBatch(store())
         scope.on_flush(batch.flush)
         return batch
 

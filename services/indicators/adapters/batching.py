@@ -1,10 +1,10 @@
 """The item and action events of one transaction counted together: one read per collection for the
 whole batch, the rules applied in memory, one write per collection.
 
-`subscribers.py` stages the events of a transaction and, at its flush, `load`s everything they will
-read into a `BufferedStore` (one query per collection), hands the events to their handlers in order
-against it (a later event on an item sees the earlier one's result, so versions still decide what
-is newer), then `write`s the result once: each subject's last state, each aggregate's differences
+`subscribers.py` stages the events of a transaction and, at its flush, hands them to their handlers
+in order against a `BufferedStore` told what the whole batch will read: the first read loads all of
+it (one query per collection), a later event on an item sees the earlier one's result (so versions
+still decide what is newer), and the store then `write`s the result once: each subject's last state, each aggregate's differences
 summed, one history entry per change. The round trips of a batch do not depend on how many events
 it holds. This store calls nothing back: it only serves reads and keeps writes.
 """
@@ -31,11 +31,12 @@ V = TypeVar("V")
 
 class BufferedStore:
     """`Counting` for one transaction: reads served from what was loaded (a miss asks the base store),
-    changes kept in memory until `write`."""
+    changes kept in memory until `write`. `expected` is what the whole batch will read: loaded with
+    the first read, in one query per collection."""
 
-
-    def __init__(self, base: IndicatorStore) -> None:
+    def __init__(self, base: IndicatorStore, expected: Keys | None = None) -> None:
         self.base = base
+        self._expected = expected or Keys()
         self._items: dict[TenantKey, HeldItem | None] = {}
         self._actions: dict[TenantKey, HeldAction | None] = {}
         self._clients: dict[TenantKey, ClientFacts | None] = {}
@@ -43,7 +44,10 @@ class BufferedStore:
         self.recorded: list[Recorded] = []
 
     async def load(self, keys: Keys) -> None:
-        """Load what `keys` names and is not buffered yet (one query per collection)."""
+        """Load what `keys` names and is not buffered yet (one query per collection); the first load
+        takes in everything the batch is expected to read."""
+        keys.add(self._expected)
+        self._expected = Keys()
         missing = Keys(items=keys.items - self._items.keys(), actions=keys.actions - self._actions.keys(),
                        clients=keys.clients - self._clients.keys(), statuses=keys.statuses - self._statuses.keys())
         if not (missing.items or missing.actions or missing.clients or missing.statuses):
