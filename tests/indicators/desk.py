@@ -1,29 +1,21 @@
-"""A credit manager's desk for the unit tests: send events to the real handlers over the in-memory
-store (one at a time, or as one transaction's batch the way the platform hands them over), read the
-KPIs the way the API derives them, and check them against a recompute."""
+"""A credit manager's desk for the unit tests: send events through the service's own subscriptions
+(`subscribers.routes`) to the real handlers over the in-memory store (one at a time, or as one
+transaction's batch the way the platform hands them over), read the KPIs the way the API derives
+them, and check them against a recompute."""
 
 from collections.abc import Sequence
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from services.indicators import handlers
+from services.indicators.config import IndicatorsSettings
 from services.indicators.domain.figures import AggregateKey, Figures
 from services.indicators.domain.kpis import CurrencyKpis, currency_kpis
-from shared.contracts.actions import ActionChanged
+from services.indicators.subscribers import routes
 from shared.contracts.envelope import EventPayload
-from shared.contracts.receivables import (
-    ClientUpserted,
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemStatusDefined,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import ClientUpserted, ItemStatusDefined
 from shared.platform.clock import ManualClock
-from shared.platform.consumer import EventContext, TransactionScope
-from tests.indicators.fakes import TENANT, InMemoryStore, context, transact_in_memory
+from shared.platform.consumer import EventContext, Handler, TransactionScope
+from tests.indicators.fakes import TENANT, FakeUnitOfWork, InMemoryStore, context
 
 # Their groups recount in transactions of their own: never part of a batch.
 ONE_BY_ONE = (ClientUpserted, ItemStatusDefined)
@@ -34,8 +26,13 @@ START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 class Desk:
     def __init__(self, *, chunk_size: int = 2) -> None:
         self.store = InMemoryStore()
+        self.uow = FakeUnitOfWork(self.store)
         self.clock = ManualClock(START)
-        self.chunk_size = chunk_size  # small, so the unit tests go through several recount chunks
+        # a small recount chunk, so the unit tests go through several recount transactions
+        settings = IndicatorsSettings(indicators_recount_chunk=chunk_size)
+        self.handlers: dict[type[EventPayload], Handler] = {
+            payload_cls: handler for payload_cls, handler, _ in routes(uow=self.uow, clock=self.clock,
+                                                                       settings=settings)}
 
     async def send(self, payload: EventPayload, *, tenant_id: str = TENANT) -> None:
         await self._handle(payload, context(payload, tenant_id=tenant_id, time=self.clock.now()))
@@ -53,27 +50,7 @@ class Desk:
         await scope.flush()
 
     async def _handle(self, payload: EventPayload, ctx: EventContext) -> None:
-        deps: dict[str, Any] = {"store": self.store, "clock": self.clock}
-        recounting = {"transact": transact_in_memory, "chunk_size": self.chunk_size}
-        match payload:
-            case ItemsUpserted():
-                await handlers.on_items_upserted(payload, ctx, **deps)
-            case ItemsClosed():
-                await handlers.on_items_closed(payload, ctx, **deps)
-            case ItemStatusChanged():
-                await handlers.on_item_status_changed(payload, ctx, **deps)
-            case ItemsDetached():
-                await handlers.on_items_detached(payload, ctx, **deps)
-            case ItemsReattached():
-                await handlers.on_items_reattached(payload, ctx, **deps)
-            case ActionChanged():
-                await handlers.on_action_changed(payload, ctx, **deps)
-            case ClientUpserted():
-                await handlers.on_client_upserted(payload, ctx, **deps, **recounting)
-            case ItemStatusDefined():
-                await handlers.on_status_defined(payload, ctx, **deps, **recounting)
-            case _:
-                raise AssertionError(f"no handler for {type(payload).__name__}")
+        await self.handlers[type(payload)](payload, ctx)
         self.clock.advance(timedelta(minutes=1))
 
     def figures(self, scope: str = "client:c1", currency: str = "EUR") -> Figures:

@@ -1,42 +1,33 @@
 """The history in MongoDB: the append-only log of changes, and daily closings of it.
 
-Closing a day adds that day's logged changes to the figures closed the day before, for the scopes
-the day touched only (sparse: a scope's state on a day is its latest closing up to that day).
-A state at any moment is the last closing before its day plus the log entries since, so an
-as-at read costs one day of log at most, however old the date.
+A closing adds a day's logged changes (summed by `handlers/history.py`) to the figures closed the
+day before, for the scopes the day touched only (sparse: a scope's state on a day is its latest
+closing up to that day).
 """
 
-from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.mongo import AGGREGATES, HISTORY, doc_id
 from services.indicators.domain.facts import ScopeKind, scope_key
 from services.indicators.domain.figures import EMPTY, Figures
-from services.indicators.domain.history import LogEntry, roll_forward
-from services.indicators.ports import Session
+from services.indicators.domain.history import LogEntry, start_of
 
 DAILY = "daily_figures"
 CLOSED = "closed_figures"
 STATE = "history_state"
 
 
-def start_of(day: date) -> datetime:
-    """Days are UTC days."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def end_of(day: date) -> datetime:
-    """The last instant of a day: the moment a daily point stands for."""
-    return start_of(day + timedelta(days=1)) - timedelta(microseconds=1)
-
-
 class MongoHistory:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    """Implements `HistoryLog` (closing, in the transaction of `session`) and `HistoryReads`."""
+
+    def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self.session = session
         self.log = db[HISTORY]
         self.daily = db[DAILY]
         self.closed = db[CLOSED]
@@ -56,16 +47,8 @@ class MongoHistory:
         return [LogEntry.model_validate(doc) for doc in docs]
 
     async def closed_through(self, tenant_id: str) -> date | None:
-        doc = await self.state.find_one({"_id": tenant_id})
+        doc = await self.state.find_one({"_id": tenant_id}, session=self.session)
         return date.fromisoformat(doc["closed_through"]) if doc else None
-
-    async def state_at(self, tenant_id: str, scope: str, at: datetime) -> dict[str, Figures]:
-        """A scope's figures per currency as they stood at `at`."""
-        closed = await self.closed_through(tenant_id)
-        base_day = min(closed, at.date() - timedelta(days=1)) if closed else None
-        base = await self.closed_state(tenant_id, scope, base_day) if base_day else {}
-        since = start_of(base_day + timedelta(days=1)) if base_day else None
-        return roll_forward(base, await self.entries(tenant_id, scope, since=since, until=at), scope)
 
     async def closed_state(self, tenant_id: str, scope: str, day: date) -> dict[str, Figures]:
         """A scope's figures at the end of a closed `day`: its latest closing per currency up to it."""
@@ -94,28 +77,18 @@ class MongoHistory:
                                           {"created_at": 1}).to_list()
         return min(doc["created_at"] for doc in docs).date() if docs else None
 
-    async def close_day(self, tenant_id: str, day: date, *, session: Session) -> int:
-        """Close one day (all or nothing, in the caller's transaction); returns the scopes it touched.
-        A day already closed is left alone, so a retried or concurrent closing changes nothing."""
-        state = await self.state.find_one({"_id": tenant_id}, session=session)
-        closed = date.fromisoformat(state["closed_through"]) if state else None
-        if closed and closed >= day:
-            return 0
-        if closed and closed < day - timedelta(days=1):
-            raise ValueError(f"day {day} cannot close before {closed + timedelta(days=1)}")
-        sums: dict[tuple[str, str], Figures] = defaultdict(lambda: EMPTY)
+    async def day_entries(self, tenant_id: str, day: date) -> list[LogEntry]:
         during = {"$gte": start_of(day), "$lt": start_of(day + timedelta(days=1))}
-        cursor = self.log.find({"tenant_id": tenant_id, "at": during}, session=session)
-        async for doc in cursor:
-            for key, delta in LogEntry.model_validate(doc).deltas().items():
-                sums[key] = sums[key] + delta
-        await self._write_closings(tenant_id, day, sums, session=session)
-        await self.state.replace_one({"_id": tenant_id}, {"_id": tenant_id, "closed_through": day.isoformat()},
-                                     upsert=True, session=session)
-        return len({scope for scope, _ in sums})
+        cursor = self.log.find({"tenant_id": tenant_id, "at": during}, session=self.session)
+        return [LogEntry.model_validate(doc) async for doc in cursor]
 
-    async def _write_closings(self, tenant_id: str, day: date, sums: dict[tuple[str, str], Figures], *,
-                              session: Session) -> None:
+    async def save_closing(self, tenant_id: str, day: date, sums: Mapping[tuple[str, str], Figures]) -> None:
+        await self._write_closings(tenant_id, day, sums, session=self.session)
+        await self.state.replace_one({"_id": tenant_id}, {"_id": tenant_id, "closed_through": day.isoformat()},
+                                     upsert=True, session=self.session)
+
+    async def _write_closings(self, tenant_id: str, day: date, sums: Mapping[tuple[str, str], Figures], *,
+                              session: AsyncClientSession | None) -> None:
         if not sums:
             return
         ids = {key: doc_id(tenant_id, *key) for key in sums}
@@ -131,7 +104,3 @@ class MongoHistory:
             daily_ops.append(ReplaceOne({"_id": daily_key}, {**fields, "day": day.isoformat()}, upsert=True))
         await self.closed.bulk_write(closed_ops, ordered=False, session=session)
         await self.daily.bulk_write(daily_ops, ordered=False, session=session)
-
-
-def days_between(first: date, last: date) -> Sequence[date]:
-    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

@@ -5,17 +5,18 @@ number of round trips: reads by `_id` (in chunks), one bulk write per collection
 aggregate it changes.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.domain.facts import ClientFacts, CountedAction, CountedItem, StatusFacts
-from services.indicators.domain.figures import EMPTY, AggregateKey, Figures, change
-from services.indicators.domain.history import EventRef, LogEntry, scopes_touched
+from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
+from services.indicators.domain.history import EventRef, LogEntry
 from services.indicators.ports import (
     Change,
     Definition,
@@ -25,7 +26,6 @@ from services.indicators.ports import (
     Loaded,
     Recorded,
     Saved,
-    Session,
     Stamp,
     TenantKey,
 )
@@ -40,7 +40,6 @@ AGGREGATES = "aggregates"
 HISTORY = "history"
 # Counter on client and status documents, written by every counting transaction that read them.
 READ_MARK = "counting_reads"
-
 
 
 def storage_parts(figures: Figures) -> dict[str, Figures]:
@@ -77,9 +76,10 @@ def _part_update(tenant_id: str, key: AggregateKey, part: str, figures: Figures,
 
 
 class MongoIndicatorStore:
-    """Implements `IndicatorStore` on the service's database."""
+    """Implements `IndicatorStore` on the service's database, in the transaction of `session`."""
 
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
+        self.session = session  # the transaction every read and write of this store joins (None: none)
         self.items = db[ITEMS]
         self.actions = db[ACTIONS]
         self.clients_ = db[CLIENTS]
@@ -102,28 +102,29 @@ class MongoIndicatorStore:
 
     # -- reads inside an event's transaction --
 
-    async def held_items(self, tenant_id: str, item_ids: Sequence[str], *, session: Session) -> dict[str, HeldItem]:
-        docs = await find_by_ids(self.items, [doc_id(tenant_id, item_id) for item_id in item_ids], session=session)
+    async def held_items(self, tenant_id: str, item_ids: Sequence[str]) -> dict[str, HeldItem]:
+        ids = [doc_id(tenant_id, item_id) for item_id in item_ids]
+        docs = await find_by_ids(self.items, ids, session=self.session)
         return {doc["item_id"]: held_item(doc) for doc in docs}
 
-    async def held_actions(self, tenant_id: str, action_ids: Sequence[str], *,
-                           session: Session) -> dict[str, HeldAction]:
+    async def held_actions(self, tenant_id: str, action_ids: Sequence[str]) -> dict[str, HeldAction]:
         ids = [doc_id(tenant_id, action_id) for action_id in action_ids]
-        return {doc["action_id"]: held_action(doc) for doc in await find_by_ids(self.actions, ids, session=session)}
+        docs = await find_by_ids(self.actions, ids, session=self.session)
+        return {doc["action_id"]: held_action(doc) for doc in docs}
 
-    async def clients(self, tenant_id: str, client_ids: Sequence[str], *, session: Session) -> dict[str, ClientFacts]:
+    async def clients(self, tenant_id: str, client_ids: Sequence[str]) -> dict[str, ClientFacts]:
         ids = [doc_id(tenant_id, client_id) for client_id in client_ids]
         return {doc["client_id"]: ClientFacts.model_validate(doc)
-                for doc in defined(await find_by_ids(self.clients_, ids, session=session))}
+                for doc in defined(await find_by_ids(self.clients_, ids, session=self.session))}
 
-    async def statuses(self, tenant_id: str, codes: Sequence[str], *, session: Session) -> dict[str, StatusFacts]:
+    async def statuses(self, tenant_id: str, codes: Sequence[str]) -> dict[str, StatusFacts]:
         ids = [doc_id(tenant_id, code) for code in codes]
         return {doc["code"]: StatusFacts.model_validate(doc)
-                for doc in defined(await find_by_ids(self.statuses_, ids, session=session))}
+                for doc in defined(await find_by_ids(self.statuses_, ids, session=self.session))}
 
-    async def load(self, keys: Keys, *, session: Session) -> Loaded:
+    async def load(self, keys: Keys) -> Loaded:
         async def by_key(collection: Any, wanted: set[TenantKey]) -> list[dict[str, Any]]:
-            return await find_by_ids(collection, sorted(doc_id(*key) for key in wanted), session=session)
+            return await find_by_ids(collection, sorted(doc_id(*key) for key in wanted), session=self.session)
 
         return Loaded(
             items={(doc["tenant_id"], doc["item_id"]): held_item(doc) for doc in await by_key(self.items, keys.items)},
@@ -137,39 +138,37 @@ class MongoIndicatorStore:
 
     # -- writes --
 
-    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp, session: Session) -> Saved:
+    async def save_client(self, tenant_id: str, facts: ClientFacts, *, stamp: Stamp) -> Saved:
         return await self._save_versioned(self.clients_, doc_id(tenant_id, facts.client_id), tenant_id, facts,
-                                          ClientFacts, stamp=stamp, session=session)
+                                          ClientFacts, stamp=stamp)
 
-    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp, session: Session) -> Saved:
+    async def save_status(self, tenant_id: str, facts: StatusFacts, *, stamp: Stamp) -> Saved:
         return await self._save_versioned(self.statuses_, doc_id(tenant_id, facts.code), tenant_id, facts,
-                                          StatusFacts, stamp=stamp, session=session)
+                                          StatusFacts, stamp=stamp)
 
     async def _save_versioned(self, collection: Any, key: str, tenant_id: str, facts: ClientFacts | StatusFacts,
-                              cls: type[ClientFacts] | type[StatusFacts], *, stamp: Stamp, session: Session) -> Saved:
-        current = await collection.find_one({"_id": key}, session=session)
+                              cls: type[ClientFacts] | type[StatusFacts], *, stamp: Stamp) -> Saved:
+        current = await collection.find_one({"_id": key}, session=self.session)
         previous = cls.model_validate(current) if current and is_defined(current) else None
         if previous is not None and previous.version >= facts.version:
             return Saved(saved=False, previous=previous)
         doc = {"_id": key, "tenant_id": tenant_id, **facts.model_dump(), "changed_at": stamp.at,
                "event": stamp.event.model_dump()}
-        await collection.replace_one({"_id": key}, doc, upsert=True, session=session)
+        await collection.replace_one({"_id": key}, doc, upsert=True, session=self.session)
         return Saved(saved=True, previous=previous)
 
-    async def mark_facts_read(self, clients: Iterable[TenantKey], statuses: Iterable[TenantKey], *,
-                              session: Session) -> None:
+    async def mark_facts_read(self, clients: Iterable[TenantKey], statuses: Iterable[TenantKey]) -> None:
         for collection, keys, name in ((self.clients_, clients, "client_id"), (self.statuses_, statuses, "code")):
             marks = [UpdateOne({"_id": doc_id(tenant_id, key)}, {"$inc": {READ_MARK: 1},
                                "$setOnInsert": {"tenant_id": tenant_id, name: key}}, upsert=True)
                      for tenant_id, key in sorted(keys)]
             if marks:
-                await collection.bulk_write(marks, ordered=False, session=session)
+                await collection.bulk_write(marks, ordered=False, session=self.session)
 
-    async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp, session: Session) -> None:
-        await self.record_many([Recorded(tenant_id=tenant_id, change=one, stamp=stamp) for one in changes],
-                               session=session)
+    async def record(self, tenant_id: str, changes: Sequence[Change], *, stamp: Stamp) -> None:
+        await self.record_many([Recorded(tenant_id=tenant_id, change=one, stamp=stamp) for one in changes])
 
-    async def record_many(self, recorded: Sequence[Recorded], *, session: Session) -> None:
+    async def record_many(self, recorded: Sequence[Recorded]) -> None:
         items: dict[str, ReplaceOne] = {}
         actions: dict[str, ReplaceOne] = {}
         entries: list[dict[str, Any]] = []
@@ -180,7 +179,7 @@ class MongoIndicatorStore:
             # The last state of a subject wins: changes are recorded in the order they were applied.
             (items if one.change.subject_kind == "item" else actions)[doc["_id"]] = ReplaceOne(
                 {"_id": doc["_id"]}, doc, upsert=True)
-            deltas = change(one.change.before, one.change.after)
+            deltas = one.change.deltas
             if not deltas:
                 continue
             entries.append(history_doc(one.tenant_id, one.change, one.stamp))
@@ -197,13 +196,24 @@ class MongoIndicatorStore:
                        for update in aggregate_updates(tenant_id, key, totals[(tenant_id, key)],
                                                        at=latest[(tenant_id, key)][0],
                                                        event_time=latest[(tenant_id, key)][1])]
-            await self.aggregates.bulk_write(updates, ordered=False, session=session)
+            await self.aggregates.bulk_write(updates, ordered=False, session=self.session)
         if items:
-            await self.items.bulk_write(list(items.values()), ordered=False, session=session)
+            await self.items.bulk_write(list(items.values()), ordered=False, session=self.session)
         if actions:
-            await self.actions.bulk_write(list(actions.values()), ordered=False, session=session)
+            await self.actions.bulk_write(list(actions.values()), ordered=False, session=self.session)
         if entries:
-            await self.history.insert_many(entries, ordered=False, session=session)
+            await self.history.insert_many(entries, ordered=False, session=self.session)
+
+    async def correct(self, tenant_id: str, aggregates: Mapping[AggregateKey, Figures],
+                      entries: Sequence[LogEntry], *, stamp: Stamp) -> None:
+        if aggregates:
+            updates = [update for key, figures in sorted(aggregates.items())
+                       for update in aggregate_updates(tenant_id, key, figures, at=stamp.at,
+                                                       event_time=stamp.event.event_time)]
+            await self.aggregates.bulk_write(updates, session=self.session)
+        if entries:
+            await self.history.insert_many([{"tenant_id": tenant_id, **entry.model_dump()} for entry in entries],
+                                           session=self.session)
 
     # -- what a recount needs (outside the event's transaction) --
 
@@ -264,5 +274,5 @@ def subject_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
 def history_doc(tenant_id: str, one: Change, stamp: Stamp) -> dict[str, Any]:
     entry = LogEntry(at=stamp.at, event=stamp.event, subject_kind=one.subject_kind,  # type: ignore[arg-type]
                      subject_id=one.subject_id, client_id=one.snapshot.client_id, before=one.before,
-                     after=one.after, scopes=scopes_touched(one.before, one.after))
+                     after=one.after, scopes=one.scopes)
     return {"tenant_id": tenant_id, **entry.model_dump()}

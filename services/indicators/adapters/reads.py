@@ -1,28 +1,18 @@
-"""Reading the current figures of a scope, the members of a group, and a tenant's reporting currency."""
+"""Reading the current figures of a scope, the members of a group, and a tenant's reporting currency
+(`FiguresReads`); and every aggregate of a tenant, for a recompute."""
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, Field
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.indicators.adapters.mongo import AGGREGATES, CLIENTS
 from services.indicators.domain.facts import ClientFacts
 from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
-from shared.contracts.values import Currency
+from services.indicators.domain.kpis import ReportingCurrency
+from services.indicators.ports import ScopeFigures
 
 SETTINGS = "tenant_settings"
-
-
-class ReportingCurrency(BaseModel):
-    """A tenant's reporting currency: KPIs in it add every currency converted at `amount × rate`."""
-
-    currency: Currency
-    rates: dict[Currency, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict,
-                                           description="Per currency, how much one unit is worth in `currency`")
 
 
 def add_part(figures: dict[Any, Figures], key: Any, doc: dict[str, Any]) -> None:
@@ -30,14 +20,9 @@ def add_part(figures: dict[Any, Figures], key: Any, doc: dict[str, Any]) -> None
     figures[key] = figures.get(key, EMPTY) + Figures.from_nested(doc.get("figures"))
 
 
-@dataclass(frozen=True)
-class ScopeFigures:
-    by_currency: dict[str, Figures]
-    updated_at: datetime | None
-    last_event_at: datetime | None
-
-
 class FiguresReader:
+    """Implements `FiguresReads` on the service's database."""
+
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.aggregates = db[AGGREGATES]
         self.clients = db[CLIENTS]
@@ -72,9 +57,6 @@ class FiguresReader:
         async for doc in self.aggregates.find({"tenant_id": tenant_id}, session=session):
             add_part(found, AggregateKey(doc["scope"], doc["currency"]), doc)
         return found
-
-    async def tenant_known(self, tenant_id: str) -> bool:
-        return await self.aggregates.find_one({"tenant_id": tenant_id}, {"_id": 1}) is not None
 
     async def reporting_currency(self, tenant_id: str) -> ReportingCurrency | None:
         doc = await self.settings.find_one({"_id": tenant_id})

@@ -8,7 +8,7 @@ correction (written by a repairing recompute) carries its difference explicitly.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -17,6 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.indicators.domain.facts import CountedAction, CountedItem
 from services.indicators.domain.figures import EMPTY, Figures, change
 from services.indicators.domain.kpis import Kpi, kpi_value
+
+def start_of(day: date) -> datetime:
+    """Days are UTC days."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def end_of(day: date) -> datetime:
+    """The last instant of a day: the moment a daily point stands for."""
+    return start_of(day + timedelta(days=1)) - timedelta(microseconds=1)
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, both included (none when `last` is before `first`)."""
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
 
 CountedAny = Annotated[CountedItem | CountedAction, Field(discriminator="kind")]
 
@@ -56,6 +71,15 @@ class LogEntry(BaseModel):
         """The difference this entry made to one scope, per currency."""
         return {currency: figures for (entry_scope, currency), figures in self.deltas().items()
                 if entry_scope == scope}
+
+
+def day_sums(entries: Iterable["LogEntry"]) -> dict[tuple[str, str], Figures]:
+    """The differences a set of entries made, summed per (scope, currency)."""
+    sums: dict[tuple[str, str], Figures] = defaultdict(lambda: EMPTY)
+    for entry in entries:
+        for key, delta in entry.deltas().items():
+            sums[key] = sums[key] + delta
+    return dict(sums)
 
 
 def scopes_touched(before: CountedItem | CountedAction | None, after: CountedItem | CountedAction | None) -> list[str]:

@@ -8,15 +8,25 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.indicators.domain.figures import EMPTY, F, ZERO, Figures, epoch_seconds
+from shared.contracts.values import Currency
 
 DSO_WINDOW_DAYS = 90
 SECONDS_PER_DAY = Decimal(86400)
 RATE_PLACES = Decimal("0.0001")
 DAYS_PLACES = Decimal("0.1")
+
+
+class ReportingCurrency(BaseModel):
+    """A tenant's reporting currency: KPIs in it add every currency converted at `amount × rate`."""
+
+    currency: Currency
+    rates: dict[Currency, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict,
+                                           description="Per currency, how much one unit is worth in `currency`")
 
 
 class CurrencyKpis(BaseModel):

@@ -41,10 +41,18 @@ class Publisher:
 
 @dataclass
 class Running:
+    """One tenant's view of the service: its API as an admin, and a publisher of its events. The same
+    scenarios run on the real broker and database (`Publisher`) and offline on fakes (`tests/indicators/offline.py`)."""
+
     base_url: str
     app: Any
     http: httpx.AsyncClient
-    publisher: Publisher
+    publisher: Any  # `Publisher`, or the offline one delivering straight to the service's subscribers
+    transport: httpx.AsyncBaseTransport | None = None  # None: over the network, to `base_url`
+
+    def anonymous(self) -> httpx.AsyncClient:
+        """A client of the same service carrying no token."""
+        return httpx.AsyncClient(base_url=self.base_url, transport=self.transport)
 
     async def kpis(self, scope: str = "client", scope_id: str | None = "c1", **params: Any) -> dict[str, Any]:
         query = {"scope": scope, **({"id": scope_id} if scope_id else {}), **params}

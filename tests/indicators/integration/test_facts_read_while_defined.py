@@ -4,21 +4,30 @@ with the client's collector at once (not half a minute later, when a settling pa
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.indicators import handlers
+from services.indicators.adapters.history import MongoHistory
 from services.indicators.adapters.mongo import MongoIndicatorStore
-from services.indicators.ports import Recorded, Session
-from services.indicators.recompute import recompute_and_compare
+from services.indicators.adapters.recompute_reads import MongoRecomputeReads
+from services.indicators.adapters.transaction import MongoTx
+from services.indicators.config import IndicatorsSettings
+from services.indicators.handlers.definitions import on_client_upserted
+from services.indicators.handlers.recompute import recompute_and_compare
+from services.indicators.ports import Recorded
+from services.indicators.subscribers import routes
 from shared.contracts.receivables import ItemsUpserted
+from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
 from shared.platform.consumer import TransactionScope
 from shared.platform.mongo import TYPE_REGISTRY, run_in_transaction
+from shared.platform.outbox import Outbox
+from shared.platform.unit_of_work import MongoOutgoing, MongoUnitOfWork
 from devstack.testing.infra import Infrastructure
 from devstack.testing.services import Isolation
 from tests.indicators.builders import client
@@ -27,18 +36,24 @@ from tests.indicators.fakes import TENANT, context, item
 CLOCK = ManualClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
 
 
-class PausingStore(MongoIndicatorStore):
+@dataclass
+class Gate:
     """Holds the first counting transaction between its reads and its writes until `resume` is set."""
 
-    def __init__(self, db: Any) -> None:
-        super().__init__(db)
-        self.read_done, self.resume = asyncio.Event(), asyncio.Event()
+    read_done: asyncio.Event = field(default_factory=asyncio.Event)
+    resume: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def record_many(self, recorded: Sequence[Recorded], *, session: Session) -> None:
-        if not self.read_done.is_set():
-            self.read_done.set()
-            await self.resume.wait()
-        await super().record_many(recorded, session=session)
+
+class PausingStore(MongoIndicatorStore):
+    def __init__(self, db: Any, session: AsyncClientSession | None, gate: Gate) -> None:
+        super().__init__(db, session)
+        self.gate = gate
+
+    async def record_many(self, recorded: Sequence[Recorded]) -> None:
+        if not self.gate.read_done.is_set():
+            self.gate.read_done.set()
+            await self.gate.resume.wait()
+        await super().record_many(recorded)
 
 
 @pytest.fixture
@@ -52,29 +67,36 @@ async def test_a_client_defined_while_its_item_is_counted_never_leaves_the_item_
     mongo: AsyncMongoClient, isolation: Isolation,
 ) -> None:
     db = mongo[isolation.database("indicators")]
-    store = PausingStore(db)
-    await store.ensure_indexes()
+    gate = Gate()
+
+    def bind(session: AsyncClientSession | None, outgoing: MongoOutgoing) -> MongoTx:
+        return MongoTx(store=PausingStore(db, session, gate), history=MongoHistory(db, session),
+                       recompute_reads=MongoRecomputeReads(db, session))
+
+    uow = MongoUnitOfWork(client=mongo, outbox=Outbox(db, source="/tests", topics=Topics(), clock=CLOCK), bind=bind)
+    await MongoIndicatorStore(db).ensure_indexes()
     imported = ItemsUpserted(client_id="c1", items=[item("i1", open_amount="100")])
+    count = next(handler for payload_cls, handler, _ in routes(uow=uow, clock=CLOCK, settings=IndicatorsSettings())
+                 if payload_cls is ItemsUpserted)
     attempts = 0
 
-    async def count_the_item(session: Session) -> None:
+    async def count_the_item(session: AsyncClientSession) -> None:
+        """The item's event in the consumer's transaction, the way the platform hands it over."""
         nonlocal attempts
         attempts += 1
         ctx = replace(context(imported), session=session, scope=TransactionScope())
-        await handlers.on_items_upserted(imported, ctx, store=store, clock=CLOCK)
+        await count(imported, ctx)
         assert ctx.scope is not None
         await ctx.scope.flush()
 
     counting = asyncio.create_task(run_in_transaction(mongo, count_the_item))
-    await store.read_done.wait()  # the item's transaction has read: no client c1 yet
-    await handlers.on_client_upserted(client(collector="anna"), context(client()), store=store, clock=CLOCK,
-                                      transact=lambda work: run_in_transaction(mongo, work))
-    store.resume.set()
+    await gate.read_done.wait()  # the item's transaction has read: no client c1 yet
+    await on_client_upserted(client(collector="anna"), context(client()).envelope, uow=uow, clock=CLOCK)
+    gate.resume.set()
     await counting
 
     assert attempts == 2  # the item's transaction conflicted with the client's, and was run again
-    held = await store.held_items(TENANT, ["i1"], session=None)
+    held = await MongoIndicatorStore(db).held_items(TENANT, ["i1"])
     assert held["i1"].counted.attribution.collector_id == "anna"
-    report = await recompute_and_compare(db, TENANT, clock=CLOCK, check_history=True,
-                                         transact=lambda work: run_in_transaction(mongo, work))
+    report = await recompute_and_compare(TENANT, uow=uow, clock=CLOCK, check_history=True)
     assert report.clean, report

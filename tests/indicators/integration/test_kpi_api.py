@@ -5,9 +5,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import httpx
-
-from services.indicators.workers import close_history
+from services.indicators.handlers.history import close_history
 from shared.contracts.receivables import ItemsClosed, ItemsDetached, ItemsUpserted
 from shared.contracts.values import ActionType, ItemSnapshot, StatusCategory
 from shared.platform.clock import ManualClock
@@ -59,7 +57,7 @@ class TestKpiApi:
         await two_days_of_events(service, clock)
         clock.set(DAY1 + timedelta(days=2))
         api = service.app.state.indicators
-        await close_history(history=api.history, transact=api.transact, clock=clock, grace=timedelta(0))
+        await close_history(uow=api.uow, clock=clock, grace=timedelta(0))
         assert await api.history.closed_through(tenant_id) == date(2026, 11, 3)
         http = service.http
 
@@ -112,8 +110,8 @@ class TestKpiApi:
         service = tenant
         await service.publisher.send(ItemsUpserted(client_id="c1", items=[item("i1")]))
         await service.wait_for(lambda b: figure(b, "total_outstanding") == 100)
-        base, http = service.base_url, service.http
-        async with httpx.AsyncClient(base_url=base) as anonymous:
+        http = service.http
+        async with service.anonymous() as anonymous:
             assert (await anonymous.get("/kpis")).status_code == 401
         other = {"Authorization": f"Bearer {token_for(tenant_id='globex')}"}
         collector = {"Authorization": f"Bearer {token_for(tenant_id=tenant_id, role='collector')}"}

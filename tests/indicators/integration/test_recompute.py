@@ -17,10 +17,10 @@ from tests.indicators.integration.support import Running, Service, figure
 
 
 async def command_line(service: Service, *args: str) -> tuple[int, dict[str, Any]]:
-    """`python -m services.indicators.recompute …` against the service's database."""
+    """`python -m services.indicators.api.cli …` against the service's database."""
     env = {**os.environ, "ARF_MONGODB_URL": service.settings.mongodb_url.get_secret_value(),
            "ARF_MONGODB_DATABASE": service.settings.mongodb_database}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.indicators.recompute", *args,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.indicators.api.cli", *args,
                                                    env=env, stdout=asyncio.subprocess.PIPE)
     stdout, _ = await process.communicate()
     return process.returncode or 0, json.loads(stdout)
@@ -42,7 +42,7 @@ class TestRecomputeAndCompare:
         await tenant.wait_for(lambda b: figure(b, "disputed_outstanding") == 100, scope="collector", scope_id="anna")
         await tenant.wait_for(lambda b: figure(b, "total_outstanding") == 140, scope="tenant", scope_id=None)
         await tenant.assert_recompute_is_clean()
-        db = tenant.app.state.indicators.db
+        db = tenant.app.state.runtime.db
         # damage: the tenant's EUR outstanding drifts by 5 outside the history; the history loses the
         # entry of i2's import; i2 is stored as counted under a stale rule
         await db[AGGREGATES].update_one({"_id": doc_id(tenant_id, "tenant", "EUR")},

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.indicators import handlers
+from services.indicators.handlers.definitions import settle_recent_definitions
 from services.indicators.domain.facts import StatusFacts
 from services.indicators.domain.history import EventRef
 from services.indicators.ports import Stamp
@@ -21,7 +21,6 @@ from shared.contracts.receivables import (
 from shared.contracts.values import ActionState, ActionType, StatusCategory
 from tests.indicators.builders import DISPUTE_SINCE, client, status
 from tests.indicators.desk import Desk
-from tests.indicators.fakes import transact_in_memory
 from tests.indicators.fakes import action, item
 
 @pytest.fixture
@@ -173,10 +172,9 @@ class TestStatusDefinitions:
                                                          counts_as_dispute=False, version=2),
                                      stamp=Stamp(at=desk.clock.now(), event=EventRef(
                                          event_id="e-def", event_type="arf.status.defined.v1",
-                                         event_time=desk.clock.now())), session=None)
+                                         event_time=desk.clock.now())))
         assert [d.figure for d in desk.store.differences()][:1] == ["dispute_since_sum"]
-        changed = await handlers.settle_recent_definitions(store=desk.store, transact=transact_in_memory,
-                                                           clock=desk.clock, since_seconds=600)
+        changed = await settle_recent_definitions(uow=desk.uow, clock=desk.clock, since_seconds=600)
         assert changed == 1
         assert desk.kpis().disputed_outstanding == Decimal(0)
         desk.assert_equals_recompute()

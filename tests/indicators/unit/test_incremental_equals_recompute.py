@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from services.indicators.domain.facts import ClientFacts, StatusFacts, count_action, count_item
 from services.indicators.domain.figures import AggregateKey, Figures
-from services.indicators.domain.recompute import compare, rebuild
+from services.indicators.domain.rebuild import compare, rebuild
 from shared.contracts.actions import ActionChange, ActionChanged
 from shared.contracts.envelope import EventPayload
 from shared.contracts.receivables import (

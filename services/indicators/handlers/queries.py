@@ -5,12 +5,11 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from services.indicators.adapters.history import MongoHistory, days_between, end_of
-from services.indicators.adapters.reads import FiguresReader, ReportingCurrency
 from services.indicators.domain.facts import ScopeKind, scope_key
 from services.indicators.domain.figures import EMPTY, F, NO_CURRENCY, Figures
-from services.indicators.domain.history import Explanation, explain
-from services.indicators.domain.kpis import CurrencyKpis, Kpi, currency_kpis, in_reporting_currency
+from services.indicators.domain.history import Explanation, days_between, end_of, explain, roll_forward, start_of
+from services.indicators.domain.kpis import CurrencyKpis, Kpi, ReportingCurrency, currency_kpis, in_reporting_currency
+from services.indicators.ports import FiguresReads, HistoryReads
 from shared.platform.clock import Clock
 
 MS = timedelta(milliseconds=1)  # MongoDB keeps times to the millisecond
@@ -58,6 +57,16 @@ class Series(BaseModel):
     points: list[SeriesPoint]
 
 
+async def state_at(tenant_id: str, scope: str, at: datetime, *, history: HistoryReads) -> dict[str, Figures]:
+    """A scope's figures per currency as they stood at `at`: the last closing before its day plus the
+    log entries since, so an as-at read costs one day of log at most, however old the date."""
+    closed = await history.closed_through(tenant_id)
+    base_day = min(closed, at.date() - timedelta(days=1)) if closed else None
+    base = await history.closed_state(tenant_id, scope, base_day) if base_day else {}
+    since = start_of(base_day + timedelta(days=1)) if base_day else None
+    return roll_forward(base, await history.entries(tenant_id, scope, since=since, until=at), scope)
+
+
 def scope_of(kind: ScopeKind, scope_id: str | None) -> str:
     """The scope key from the API's parameters; raises ValueError with a readable message."""
     if kind is ScopeKind.TENANT and scope_id:
@@ -85,7 +94,7 @@ def describe(scope: str, by_currency: dict[str, Figures], *, at: datetime, compu
                      reporting=converted, reporting_missing_rates=missing)
 
 
-async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReader, clock: Clock) -> ScopeKpis:
+async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReads, clock: Clock) -> ScopeKpis:
     now = clock.now()
     figures = await reader.scope(tenant_id, scope)
     members = await _members(tenant_id, scope, reader=reader, at=now)
@@ -99,7 +108,7 @@ async def current_kpis(tenant_id: str, scope: str, *, reader: FiguresReader, clo
                                    "members": members})
 
 
-async def _members(tenant_id: str, scope: str, *, reader: FiguresReader, at: datetime) -> list[MemberKpis] | None:
+async def _members(tenant_id: str, scope: str, *, reader: FiguresReads, at: datetime) -> list[MemberKpis] | None:
     if not scope.startswith(ScopeKind.GROUP.value + ":"):
         return None
     clients = await reader.group_members(tenant_id, scope.split(":", 1)[1])
@@ -109,17 +118,17 @@ async def _members(tenant_id: str, scope: str, *, reader: FiguresReader, at: dat
             for c in clients]
 
 
-async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: FiguresReader, history: MongoHistory,
+async def kpis_as_at(tenant_id: str, scope: str, at: datetime, *, reader: FiguresReads, history: HistoryReads,
                      clock: Clock) -> ScopeKpis:
     """The KPIs as they stood at `at`, rebuilt from the history (not only from daily closings)."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
-    state = await history.state_at(tenant_id, scope, at)
+    state = await state_at(tenant_id, scope, at, history=history)
     return describe(scope, state, at=at, computed_at=clock.now(), reporting=await reader.reporting_currency(tenant_id))
 
 
-async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, reader: FiguresReader,
-                     history: MongoHistory, clock: Clock) -> Series:
+async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, reader: FiguresReads,
+                     history: HistoryReads, clock: Clock) -> Series:
     """One point per day (its end), from the daily closings; days not closed yet come from the log."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
@@ -139,7 +148,7 @@ async def kpi_series(tenant_id: str, scope: str, first: date, last: date, *, rea
             by_currency, is_closed = state, True
         else:
             moment = min(end_of(day), now)
-            by_currency, is_closed = await history.state_at(tenant_id, scope, moment), False
+            by_currency, is_closed = await state_at(tenant_id, scope, moment, history=history), False
         at = min(end_of(day), now)
         currencies, follow_ups, converted, _ = _kpis(by_currency, at=at, reporting=reporting)
         points.append(SeriesPoint(day=day, closed=is_closed, currencies=currencies, open_follow_ups=follow_ups,
@@ -152,13 +161,13 @@ class ExplainedMove(Explanation):
 
 
 async def explain_move(tenant_id: str, scope: str, kpi: Kpi, currency: str, from_at: datetime, to_at: datetime, *,
-                       limit: int, reader: FiguresReader, history: MongoHistory, clock: Clock) -> ExplainedMove:
+                       limit: int, reader: FiguresReads, history: HistoryReads, clock: Clock) -> ExplainedMove:
     """The items and events that moved `kpi` of `scope` between two moments, largest first."""
     if await reader.scope(tenant_id, scope) is None:
         raise ScopeNotFound(scope)
     if kpi is Kpi.OPEN_FOLLOW_UPS:
         currency = NO_CURRENCY
-    start = (await history.state_at(tenant_id, scope, from_at)).get(currency, EMPTY)
+    start = (await state_at(tenant_id, scope, from_at, history=history)).get(currency, EMPTY)
     entries = await history.entries(tenant_id, scope, since=_after(from_at), until=to_at)
     explanation = explain(kpi=kpi, scope=scope, currency=currency, start=start, entries=entries,
                           from_at=from_at, to_at=to_at, limit=limit)

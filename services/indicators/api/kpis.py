@@ -4,18 +4,14 @@ caller's (from the verified token)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime
-from pymongo.asynchronous.database import AsyncDatabase
 
-from services.indicators.adapters.history import MongoHistory
-from services.indicators.adapters.reads import FiguresReader, ReportingCurrency
 from services.indicators.domain.facts import ScopeKind
-from services.indicators.domain.kpis import Kpi
-from services.indicators.ports import Transact
-from services.indicators.queries import (
+from services.indicators.domain.kpis import Kpi, ReportingCurrency
+from services.indicators.handlers.queries import (
     ExplainedMove,
     ScopeKpis,
     ScopeNotFound,
@@ -26,10 +22,12 @@ from services.indicators.queries import (
     kpis_as_at,
     scope_of,
 )
-from services.indicators.recompute import RecomputeReport, recompute_and_compare
+from services.indicators.handlers.recompute import RecomputeReport, recompute_and_compare
+from services.indicators.ports import FiguresReads, HistoryReads, Tx
 from shared.contracts.values import Currency
 from shared.platform.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.platform.clock import Clock
+from shared.ports import UnitOfWork
 
 MAX_SERIES_DAYS = 400
 router = APIRouter(tags=["indicators"])
@@ -39,11 +37,10 @@ router = APIRouter(tags=["indicators"])
 class IndicatorsApi:
     """What the routes need, put on `app.state.indicators` by the composition root."""
 
-    reader: FiguresReader
-    history: MongoHistory
+    reader: FiguresReads
+    history: HistoryReads
+    uow: UnitOfWork[Tx]
     clock: Clock
-    transact: Transact
-    db: AsyncDatabase[Any]
 
 
 def deps(request: Request) -> IndicatorsApi:
@@ -136,8 +133,8 @@ async def get_explanation(request: Request, principal: CurrentPrincipal, kpi: Kp
 async def post_recompute(request: Request, principal: Annotated[Principal, require_role(Role.ADMIN)],
                          repair: bool = False, history: bool = True) -> RecomputeReport:
     api = deps(request)
-    return await recompute_and_compare(api.db, principal.tenant_id, clock=api.clock, check_history=history,
-                                       repair=repair, transact=api.transact)
+    return await recompute_and_compare(principal.tenant_id, uow=api.uow, clock=api.clock, check_history=history,
+                                       repair=repair)
 
 
 @router.get("/settings/reporting-currency", response_model=ReportingCurrency | None,
