@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.contracts.values import ActorKind, ItemSnapshot
 from shared.links import LinkGrant, LinkOperation, LinkRejected, verify_link
-from services.followups.adapters.events import Tx
+from shared.ports import Flow
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid
@@ -27,6 +27,7 @@ from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Caller, Deps, link_keys_of, status_for
 from services.followups.handlers.documents import attach_document
 from services.followups.handlers.selection import holders_of
+from services.followups.ports import Tx
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ async def open_link(token: str, *, deps: Deps) -> OpenedLink:
         grant = verify_link(token, link_keys_of(deps), now=deps.clock.now())
     except LinkRejected as exc:
         raise LinkRefused(exc.reason.value) from None
-    tenant, store = grant.tenant_id, deps.store
+    tenant, store = grant.tenant_id, deps.read
     record = await store.links.get(tenant, grant.link_id)
     if record is None:
         raise LinkRefused("unknown")
@@ -94,7 +95,7 @@ async def open_link(token: str, *, deps: Deps) -> OpenedLink:
 
 async def accept_post(opened: OpenedLink, form_token: str | None, operation: LinkOperation, *, deps: Deps) -> None:
     """The gate of every change: rate limit, form token bound to the link, link active, operation granted, once."""
-    store, now, record = deps.store, deps.clock.now(), opened.record
+    store, now, record = deps.read, deps.clock.now(), opened.record
     if await store.links.count_post(opened.tenant_id, record.link_id, at=now) > deps.settings.link_posts_per_minute:
         raise LinkRefused("rate_limited")
     try:
@@ -163,15 +164,15 @@ async def _on_selection(opened: OpenedLink, item_ids: list[str], status_code: st
     tenant, client_id = caller.tenant_id, opened.client.client_id
 
     async def work(tx: Tx) -> None:
-        found = await deps.store.items.select(tenant, client_id, item_ids, session=tx.session)
+        found = await tx.items.select(tenant, client_id, item_ids)
         items = check_selection(item_ids, found, client_id=client_id)
-        status = await status_for(tenant, status_code, deps=deps, session=tx.session) if status_code else None
+        status = await status_for(tenant, status_code, tx=tx) if status_code else None
         check_plan(status, FollowScenario(), items)
-        holders = await holders_of(items, caller=caller, deps=deps, tx=tx)
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now(), events=tx.events)
+        holders = await holders_of(items, caller=caller, tx=tx)
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now())
         changes.track(items)
         changes.qualify(client_id, item_ids, status=status, comment=text)
         changes.qualify_held_items(holders, status, text, item_ids)
-        await changes.save(deps.store, tx.session)
+        await changes.save(tx)
 
-    await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
