@@ -67,7 +67,12 @@ def _mongo_adapters(runtime: ServiceRuntime) -> Adapters:
                         fetcher=HttpFetcher())
     runtime.on_database_ready(partial(migrate, db))
     runtime.on_database_ready(partial(ensure_indexes, db))
-    runtime.add_worker(partial(sweep_orphan_attachments, adapters.files, runtime.clock))
+    files, clock = adapters.files, runtime.clock
+
+    async def sweep_attachments() -> None:  # a named function: the runtime names its task after it
+        await sweep_orphan_attachments(files, clock)
+
+    runtime.add_worker(sweep_attachments)
     return adapters
 
 

@@ -177,7 +177,8 @@ class TestItems:
 class TestActionsAndHistory:
     async def test_actions_by_id_and_searched_as_summaries_in_date_order(self, backend: Backend) -> None:
         t = backend.tenant
-        first, second = action("A2", on=date(2026, 12, 1), item_ids=["I1", "I2"]), action("A1", "C2", on=date(2027, 1, 5))
+        first = action("A2", on=date(2026, 12, 1), item_ids=["I1", "I2"])
+        second = action("A1", "C2", on=date(2027, 1, 5))
         for each in (first, second):
             await backend.run(lambda tx, each=each: tx.actions.save(t, each))  # type: ignore[misc]
         read = backend.read

@@ -56,7 +56,8 @@ class ActionsRepository:
         if date_from or date_to:
             query["scheduled_for"] = {key: value.isoformat() for key, value in (("$gte", date_from),
                                                                                 ("$lte", date_to)) if value}
-        cursor = self.collection.find(query, SUMMARY).sort([("scheduled_for", ASCENDING), ("action_id", ASCENDING)])
+        cursor = self.collection.find(query, SUMMARY, session=self.session)
+        cursor = cursor.sort([("scheduled_for", ASCENDING), ("action_id", ASCENDING)])
         return [_summary(doc) async for doc in cursor.skip(skip).limit(limit)]
 
 
@@ -80,7 +81,7 @@ class HistoryRepository:
 
     async def of_action(self, tenant_id: str, action_id: str, *, skip: int = 0, limit: int = 500
                         ) -> list[HistoryEntry]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id})
+        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id}, session=self.session)
         cursor = cursor.sort([("at", ASCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
         return [from_doc(HistoryEntry, doc) async for doc in cursor]
 
@@ -92,7 +93,8 @@ class HistoryRepository:
 
     async def of_client(self, tenant_id: str, client_id: str, *, skip: int = 0, limit: int = 500
                         ) -> list[HistoryEntry]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True})
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "client_level": True},
+                                      session=self.session)
         cursor = cursor.sort([("at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit)
         return [from_doc(HistoryEntry, doc) async for doc in cursor]
 
@@ -115,7 +117,8 @@ class QualificationsRepository:
                                           "tenant_id": tenant_id, **record}, session=self.session)
 
     async def of_item(self, tenant_id: str, client_id: str, item_id: str) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "item_ids": item_id})
+        cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id, "item_ids": item_id},
+                                      session=self.session)
         history = []
         async for doc in cursor.sort("at", ASCENDING):
             before = doc["previous_status_codes"][doc["item_ids"].index(item_id)]
@@ -127,7 +130,8 @@ class QualificationsRepository:
     async def of_items(self, tenant_id: str, client_id: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The records touching any of these items, oldest first (one query for a page of items)."""
         cursor = self.collection.find({"tenant_id": tenant_id, "client_id": client_id,
-                                       "item_ids": {"$in": list(item_ids)}}, {"_id": 0, "tenant_id": 0})
+                                       "item_ids": {"$in": list(item_ids)}}, {"_id": 0, "tenant_id": 0},
+                                      session=self.session)
         return await cursor.sort("at", ASCENDING).to_list()
 
 
@@ -157,5 +161,6 @@ class EmailsRepository:
                                          session=self.session)
 
     async def of_action(self, tenant_id: str, action_id: str) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id}).sort("requested_at", ASCENDING)
+        cursor = self.collection.find({"tenant_id": tenant_id, "action_id": action_id}, session=self.session)
+        cursor = cursor.sort("requested_at", ASCENDING)
         return [_summary(doc) async for doc in cursor]

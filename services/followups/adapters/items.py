@@ -86,7 +86,8 @@ class ItemsRepository:
             query["held_by_action_id"] = {"$ne": None} if held else None
         if overdue_on is not None:
             query["due_date"] = {"$lt": overdue_on.isoformat()}
-        cursor = self.collection.find(query).sort([("due_date", ASCENDING), ("item_id", ASCENDING)])
+        cursor = self.collection.find(query, session=self.session)
+        cursor = cursor.sort([("due_date", ASCENDING), ("item_id", ASCENDING)])
         return [ItemSnapshot.model_validate(doc) async for doc in cursor.skip(skip).limit(limit)]
 
 

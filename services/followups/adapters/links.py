@@ -60,14 +60,15 @@ class LinksRepository:
         if recipient is not None:
             query["recipient"] = recipient.lower()
         result = await self.collection.update_many(query, {"$set": {
-            "revoked": True, "revoked_at": at, "revoked_by": by.model_dump(), "revoke_reason": reason}})
+            "revoked": True, "revoked_at": at, "revoked_by": by.model_dump(), "revoke_reason": reason}},
+            session=self.session)
         return result.modified_count
 
     async def use_form(self, tenant_id: str, link_id: str, nonce: str, *, at: datetime) -> bool:
         """Record a form as sent; False when it was sent before (a replayed POST)."""
         try:
             await self.forms.insert_one({"_id": doc_id(tenant_id, f"{link_id}:{nonce}"), "tenant_id": tenant_id,
-                                         "link_id": link_id, "at": at})
+                                         "link_id": link_id, "at": at}, session=self.session)
         except DuplicateKeyError:
             return False
         return True
@@ -78,11 +79,11 @@ class LinksRepository:
         doc = await self.counters.find_one_and_update(
             {"_id": doc_id(tenant_id, f"{link_id}:{minute}")},
             {"$inc": {"count": 1}, "$setOnInsert": {"tenant_id": tenant_id, "link_id": link_id, "at": at}},
-            upsert=True, return_document=ReturnDocument.AFTER)
+            upsert=True, return_document=ReturnDocument.AFTER, session=self.session)
         return int(doc["count"])
 
     async def forms_used(self, tenant_id: str, link_id: str) -> int:
-        return await self.forms.count_documents({"tenant_id": tenant_id, "link_id": link_id})
+        return await self.forms.count_documents({"tenant_id": tenant_id, "link_id": link_id}, session=self.session)
 
 
 class RepliesRepository:
@@ -96,7 +97,8 @@ class RepliesRepository:
         await self.collection.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING)])
 
     async def seen(self, tenant_id: str, reply_id: str) -> bool:
-        return await self.collection.find_one({"_id": doc_id(tenant_id, reply_id)}, {"_id": 1}) is not None
+        return await self.collection.find_one({"_id": doc_id(tenant_id, reply_id)}, {"_id": 1},
+                                              session=self.session) is not None
 
     async def add(self, tenant_id: str, record: dict[str, Any]) -> None:
         """Raises AlreadyRecorded when the reply was handled already."""

@@ -53,7 +53,7 @@ class ClientsRepository:
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if collector_id:
             query["collector_id"] = collector_id
-        cursor = self.collection.find(query).sort([("name", ASCENDING), ("client_id", ASCENDING)])
+        cursor = self.collection.find(query, session=self.session).sort([("name", ASCENDING), ("client_id", ASCENDING)])
         return [from_doc(Client, doc) async for doc in cursor.skip(skip).limit(limit)]
 
 
@@ -114,7 +114,7 @@ class TemplatesRepository:
         return from_doc(ActionTemplate, doc) if doc else None
 
     async def all(self, tenant_id: str) -> list[ActionTemplate]:
-        cursor = self.collection.find({"tenant_id": tenant_id}).sort("name", ASCENDING)
+        cursor = self.collection.find({"tenant_id": tenant_id}, session=self.session).sort("name", ASCENDING)
         return [from_doc(ActionTemplate, doc) async for doc in cursor]
 
     async def save(self, tenant_id: str, template: ActionTemplate) -> None:
@@ -123,7 +123,7 @@ class TemplatesRepository:
                                           session=self.session)
 
     async def delete(self, tenant_id: str, template_id: str) -> bool:
-        result = await self.collection.delete_one({"_id": doc_id(tenant_id, template_id)})
+        result = await self.collection.delete_one({"_id": doc_id(tenant_id, template_id)}, session=self.session)
         return result.deleted_count == 1
 
 
@@ -135,7 +135,7 @@ class TenantsRepository:
         self.collection = db["tenants"]
 
     async def is_set_up(self, tenant_id: str) -> bool:
-        return await self.collection.find_one({"_id": tenant_id}, {"_id": 1}) is not None
+        return await self.collection.find_one({"_id": tenant_id}, {"_id": 1}, session=self.session) is not None
 
     async def mark_set_up(self, tenant_id: str, *, at: datetime) -> None:
         """Raises AlreadyRecorded when another request set the tenant up first."""
@@ -151,4 +151,4 @@ class TenantsRepository:
 
     async def save_settings(self, tenant_id: str, settings: TenantSettings) -> None:
         await self.collection.update_one({"_id": tenant_id}, {"$set": {"settings": settings.model_dump()}},
-                                         upsert=True)
+                                         upsert=True, session=self.session)

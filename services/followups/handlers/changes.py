@@ -69,7 +69,8 @@ class Changes:
             client_id, updated, status_code=code, previous=previous, comment=comment, actor=self.actor))
         self.qualifications.append({
             "qualification_id": new_id(), "client_id": client_id, "item_ids": list(item_ids), "status_code": code,
-            "previous_status_codes": [previous[item_id] for item_id in item_ids], "comment": comment, "actor": self.actor.model_dump(), "at": self.now,
+            "previous_status_codes": [previous[item_id] for item_id in item_ids], "comment": comment,
+            "actor": self.actor.model_dump(), "at": self.now,
             "action_id": action_id,
         })
         self.note(HistoryEntry(client_id=client_id, client_level=True, kind=EntryKind.ITEMS_QUALIFIED, at=self.now,
