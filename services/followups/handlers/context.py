@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared.contracts.values import Actor, ActorKind, EmailAddress, UserRef
 from shared.links import LinkKeys
 from shared.platform.clock import Clock
-from shared.ports import Flow, UnitOfWork
+from shared.ports import UnitOfWork
 from services.followups.config import FollowupsSettings
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid, NotFound, Unavailable
@@ -65,9 +65,6 @@ class Deps:
     def read(self) -> Tx:
         """The repositories outside any transaction: reads, and writes that need none."""
         return self.adapters.uow.reading()
-
-    def flow(self, caller: "Caller") -> Flow:
-        return Flow(caller.tenant_id, caller.correlation_id)
 
 
 def link_keys_of(deps: Deps) -> LinkKeys:
