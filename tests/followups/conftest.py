@@ -3,7 +3,8 @@ also how the service keeps tenants apart. Every event the service publishes is c
 
 Backends: `memory` (the app on the fakes, no server: unit) and `mongo` (served over HTTP on the real broker
 and database: integration). A test of what only the real stack shows says `@pytest.mark.real_stack` and
-runs on `mongo` alone.
+runs on `mongo` alone; a test of a rule refused before anything is stored, whose reads and writes the contract
+tests (test_contracts.py) hold to MongoDB's, says `@pytest.mark.fakes_suffice` and runs on `memory` alone.
 """
 
 import uuid
@@ -40,16 +41,20 @@ BACKENDS = [pytest.param("memory", id="memory"),
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_stack: runs on the real broker and database only (what fakes "
-                                       "cannot show: transactions, redelivery over Kafka, HTTP, GridFS)")
+                                       "cannot show: the broker's documents, a client of the service's URL)")
+    config.addinivalue_line("markers", "fakes_suffice: a rule refused before anything is stored: runs on the "
+                                       "fakes only (the contract tests hold them to MongoDB)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A `real_stack` test's memory variant is deselected: there is nothing for it to show on fakes."""
+    """Deselect the variant a test has nothing to show on: memory for `real_stack`, mongo for `fakes_suffice`."""
     kept, dropped = [], []
     for item in items:
         params = getattr(item, "callspec", None)
-        memory = params is not None and params.params.get("followups") == "memory"
-        (dropped if memory and item.get_closest_marker("real_stack") else kept).append(item)
+        backend = params.params.get("followups") if params is not None else None
+        unneeded = (backend == "memory" and item.get_closest_marker("real_stack")) or (
+            backend == "mongo" and item.get_closest_marker("fakes_suffice"))
+        (dropped if unneeded else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
