@@ -1,24 +1,27 @@
-"""Composition root of the followups service: builds the app from settings; tests pass overrides."""
+"""Composition root of the followups service: the one module that picks implementations (MongoDB, GridFS
+and HTTP by default; a test's in-memory fakes when it passes `adapters`)."""
 
-import asyncio
 import logging
 from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.followups.adapters.attachments import ORPHAN_AGE
-from services.followups.adapters.events import PUBLISHED, UnitOfWork
+from services.followups.adapters.events import PUBLISHED
+from services.followups.adapters.attachments import GridFsFiles
+from services.followups.adapters.fetch import HttpFetcher
 from services.followups.adapters.migrations import migrate
-from services.followups.adapters.store import Store
+from services.followups.adapters.store import ensure_indexes, mongo_unit_of_work
 from services.followups.api import actions, admin, documents, links, receivables, wizard
 from services.followups.api.deps import TenantGate
 from services.followups.api.errors import add_error_handlers
+from services.followups.api.pages import routes as pages
+from services.followups.api.pages.render import STATIC
 from services.followups.config import FollowupsSettings
 from services.followups.handlers.context import Deps
-from services.followups.pages import routes as pages
-from services.followups.pages.render import STATIC
+from services.followups.ports import Adapters
 from services.followups.subscribers import subscribe
+from services.followups.workers.attachments import sweep_orphan_attachments
 from shared.links import LinkKeys
 from shared.platform.clock import Clock
 from shared.platform.errors import ConfigError
@@ -29,14 +32,15 @@ from shared.platform.settings import load_settings
 TITLE = "AR Follow-ups — followups"
 DESCRIPTION = ("Clients, items, statuses, the change-status wizard, specific and follow-up actions. "
                "Authenticate with a bearer token; the tenant comes from it.")
-SWEEP_INTERVAL_S = 3600.0
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: FollowupsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: FollowupsSettings | None = None, *, clock: Clock | None = None,
+               adapters: Adapters | None = None) -> FastAPI:
+    """The service; given `adapters` it runs offline on them (no database, no broker, no workers)."""
     settings = settings or load_settings(FollowupsSettings)
-    runtime = ServiceRuntime(name="followups", settings=settings, clock=clock)
-    app = create_http_app(runtime, title=TITLE, description=DESCRIPTION, wire=wire,
+    runtime = ServiceRuntime(name="followups", settings=settings, clock=clock, offline=adapters is not None)
+    app = create_http_app(runtime, title=TITLE, description=DESCRIPTION, wire=partial(wire, given=adapters),
                           routers=[admin.router, receivables.router, wizard.router, actions.router, documents.router,
                                    links.router, pages.router])
     app.mount("/pages-static", StaticFiles(directory=STATIC), name="pages-static")
@@ -44,28 +48,32 @@ def create_app(settings: FollowupsSettings | None = None, *, clock: Clock | None
     return app
 
 
-async def wire(runtime: ServiceRuntime, app: FastAPI) -> None:
-    """Register this service's consumers, workers and API dependencies on the runtime."""
+async def wire(runtime: ServiceRuntime, app: FastAPI, *, given: Adapters | None = None) -> None:
+    """Build the adapters (unless given), then register consumers, workers and the API's dependencies."""
     settings = runtime.settings
     assert isinstance(settings, FollowupsSettings)
-    store = Store.on(runtime.db)
-    deps = Deps(store=store, uow=UnitOfWork(client=runtime.mongo, outbox=runtime.outbox),  # type: ignore[arg-type]
-                clock=runtime.clock, settings=settings, link_keys=_link_keys(settings))
+    adapters = given or _mongo_adapters(runtime)
+    deps = Deps(adapters=adapters, clock=runtime.clock, settings=settings, link_keys=_link_keys(settings))
     app.state.followups = deps
     app.state.tenant_gate = TenantGate()
-    runtime.on_database_ready(partial(migrate, runtime.db))
-    runtime.on_database_ready(store.ensure_indexes)
     runtime.document_publications(PUBLISHED)
     subscribe(runtime, deps)
 
-    async def sweep_orphan_attachments() -> None:
-        while True:
-            removed = await store.attachments.sweep_orphans(older_than=runtime.clock.now() - ORPHAN_AGE)
-            if removed:
-                log.info("removed %d attachment file(s) no record points to", removed)
-            await asyncio.sleep(SWEEP_INTERVAL_S)
 
-    runtime.add_worker(sweep_orphan_attachments)
+def _mongo_adapters(runtime: ServiceRuntime) -> Adapters:
+    assert runtime.mongo is not None, "the runtime is open"
+    db = runtime.db
+    adapters = Adapters(uow=mongo_unit_of_work(runtime.mongo, db, runtime.outbox), files=GridFsFiles(db),
+                        fetcher=HttpFetcher())
+    runtime.on_database_ready(partial(migrate, db))
+    runtime.on_database_ready(partial(ensure_indexes, db))
+    files, clock = adapters.files, runtime.clock
+
+    async def sweep_attachments() -> None:  # a named function: the runtime names its task after it
+        await sweep_orphan_attachments(files, clock)
+
+    runtime.add_worker(sweep_attachments)
+    return adapters
 
 
 def _link_keys(settings: FollowupsSettings) -> LinkKeys | None:

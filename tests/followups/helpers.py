@@ -1,22 +1,30 @@
-"""Test helpers: an HTTP client acting as a user of one tenant, and a log of every event published."""
+"""Test helpers: an HTTP client acting as a user of one tenant, and a log of every event published.
+
+The same tests run on two backends: `mongo` (the service served over HTTP on the real broker and database)
+and `memory` (the app on the fakes, called through ASGI; what it publishes is read from the fakes' unit of
+work, and an event "published" by another service is delivered to the handler the service registered)."""
 
 import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from fastapi import FastAPI
+
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Stream, Topics
 from shared.links import new_link_key_setting
 from shared.platform.clock import ManualClock
+from shared.platform.runtime import OfflineRouter
 from devstack.testing.infra import Infrastructure
 from devstack.testing.kafka import produce
 from devstack.testing.services import Isolation, eventually
+from tests.followups.fakes import Fakes
 
 
 LINK_KEYS = new_link_key_setting("k1")  # the session's followups signs its links with these
@@ -97,16 +105,80 @@ class EventLog:
         return [event_type.model_validate(e["data"]) for e in self.of(tenant_id, event_type, **match)]
 
 
+class MemoryEventLog(EventLog):
+    """The events the fakes' unit of work committed, as the Kafka log would show them (envelope, topic, key)."""
+
+    def __init__(self, fakes: Fakes, topics: Topics) -> None:
+        self.fakes, self.topics = fakes, topics
+        self._seen: dict[int, dict[str, Any]] = {}
+
+    @property  # type: ignore[override]
+    def records(self) -> list[dict[str, Any]]:
+        published = self.fakes.uow.published
+        for position in range(len(self._seen), len(published)):
+            event = published[position]
+            envelope = Envelope.wrap(event.payload, tenant_id=event.flow.tenant_id, key_id=event.key_id,
+                                     source="/services/followups", correlation_id=event.flow.correlation_id,
+                                     causation_id=event.flow.causation_id)
+            record = envelope.model_dump(mode="json")
+            record["_topic"], record["_key"] = self.topics(event.payload.stream), envelope.partitionkey
+            self._seen[position] = record
+        return list(self._seen.values())
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def forget(self) -> None:
+        self._seen.clear()
+
+    async def settle(self, tenant_id: str, *, quiet_s: float = 1.0) -> list[dict[str, Any]]:
+        return self.of(tenant_id)  # everything a request publishes is committed before it answers
+
+
 @dataclass
 class Service:
     base_url: str
-    infra: Infrastructure
-    isolation: Isolation
     clock: ManualClock
     events: EventLog
+    infra: Infrastructure | None = None
+    isolation: Isolation | None = None
+    app: FastAPI | None = None  # memory: the app, called through ASGI
+    fakes: Fakes | None = None
+    delivered: set[str] = field(default_factory=set)
+
+    @property
+    def offline(self) -> bool:
+        return self.app is not None
+
+    def forget(self) -> None:
+        """Memory: empty the fakes (tests never share a tenant; a small state keeps each unit of work cheap)."""
+        if self.fakes is not None:
+            self.fakes.reset()
+            self.delivered.clear()
+            assert isinstance(self.events, MemoryEventLog)
+            self.events.forget()
 
     def topic(self, stream: Stream) -> str:
-        return Topics(self.isolation.topic_prefix)(stream)
+        return Topics(self.isolation.topic_prefix if self.isolation else "")(stream)
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An HTTP client of the service, whichever backend it runs on."""
+        if self.app is not None:
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=self.base_url, **kwargs)
+        return httpx.AsyncClient(base_url=self.base_url, **kwargs)
+
+    async def deliver(self, envelope: Envelope) -> None:
+        """Memory: hand the event to the registered handler once (the consumer skips a redelivered id)."""
+        assert self.app is not None
+        if envelope.id in self.delivered:
+            return
+        router = self.app.state.runtime.routers[0]
+        assert isinstance(router, OfflineRouter)
+        await router.deliver(envelope)
+        self.delivered.add(envelope.id)
 
 
 class Api:
@@ -120,8 +192,7 @@ class Api:
         self.role = role
         self.user_id = user_id
         token = token_for(tenant_id=tenant_id, role=role, user_id=user_id)
-        self.http = httpx.AsyncClient(base_url=service.base_url, timeout=120.0,
-                                      headers={"Authorization": f"Bearer {token}"})
+        self.http = service.client(timeout=120.0, headers={"Authorization": f"Bearer {token}"})
 
     async def __aenter__(self) -> "Api":
         return self
@@ -177,6 +248,11 @@ async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int
     """Publish as another service would (key tenant:client); `times=2` is a redelivery of the same event."""
     envelope = Envelope.wrap(payload, tenant_id=tenant or api.tenant_id, key_id=payload.client_id,  # type: ignore[attr-defined]
                              source=source)
+    if api.service.offline:
+        for _ in range(times):
+            await api.service.deliver(envelope)
+        return
+    assert api.service.infra is not None
     for _ in range(times):
         await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
                       key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())

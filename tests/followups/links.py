@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from shared.links import LinkGrant, LinkKeys, sign_link
+from tests.followups.helpers import LINK_KEYS, Api, Service, seed_client, seed_people, send_interactive
 from tests.support.links import full_link
-from tests.followups.helpers import LINK_KEYS, Api, seed_client, seed_people, send_interactive
 
 FORM = re.compile(r'<form method="post" action="(?P<action>[^"]+)"[^>]*>.*?name="form_token" value="(?P<token>[^"]+)"',
                   re.S)
@@ -54,8 +54,8 @@ async def open_case(api: Api, *, link: dict[str, Any] | None = None, items: int 
 class Visitor:
     """Someone with a browser-less HTTP client: no bearer token, only the link."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30.0, follow_redirects=False)
+    def __init__(self, service: Service) -> None:
+        self.http = service.client(timeout=30.0, follow_redirects=False)
 
     async def __aenter__(self) -> "Visitor":
         return self

@@ -1,6 +1,8 @@
 """Admin: a tenant's default statuses, status changes published with a version, templates checked at save,
 users, settings, and who may do what."""
 
+import pytest
+
 from shared.contracts.receivables import ItemStatusDefined
 from tests.followups.helpers import Api, seed_people
 
@@ -37,6 +39,7 @@ class TestItemStatuses:
         again = await api.fails("POST", "/admin/statuses", 409, json=body)
         assert again["code"] == "status_exists"
 
+    @pytest.mark.fakes_suffice
     async def test_bad_status_definitions_are_refused_precisely(self, api: Api) -> None:
         resolved_dispute = {"labels": {"en": "x"}, "category": "resolved", "counts_as_dispute": True,
                             "takes_out_of_dunning": True}
@@ -65,22 +68,26 @@ class TestTemplates:
         hashtags = {tag["name"] for tag in await api.ok("GET", "/templates/hashtags")}
         assert "#items_amount_selected_include_late_penalties" in hashtags
 
+    @pytest.mark.fakes_suffice
     async def test_an_unknown_hashtag_is_refused_at_save_time(self, api: Api) -> None:
         body = {**self.BODY, "variants": {"fr": {"subject": "Relance", "body": "Montant : #montant_total"}}}
         error = await api.fails("POST", "/admin/templates", 422, json=body)
         assert error["code"] == "template_rejected"
         assert error["problems"] == [{"field": "variants.fr.body", "message": "unknown hashtag #montant_total"}]
 
+    @pytest.mark.fakes_suffice
     async def test_a_sandbox_escape_is_refused_at_save_time(self, api: Api) -> None:
         body = {**self.BODY, "variants": {"en": {"subject": "x", "body": "{{ ''.__class__.__mro__ }}"}}}
         error = await api.fails("POST", "/admin/templates", 422, json=body)
         assert "'__class__' is not allowed" in error["detail"]
 
+    @pytest.mark.fakes_suffice
     async def test_the_internal_link_is_only_for_internal_templates(self, api: Api) -> None:
         variants = {"en": {"subject": "Case #client_name", "body": "Open #link_url"}}
         await api.fails("POST", "/admin/templates", 422, json={**self.BODY, "variants": variants})
         await api.ok("POST", "/admin/templates", 201, json={**self.BODY, "audience": "internal", "variants": variants})
 
+    @pytest.mark.fakes_suffice
     async def test_deleting_an_unknown_template_is_a_404(self, api: Api) -> None:
         await api.fails("DELETE", "/admin/templates/nope", 404)
 
@@ -96,6 +103,7 @@ class TestUsersAndRoles:
         await api.fails("PUT", "/admin/users/u-x", 422, json={"name": "X", "email": "x@acme.example",
                                                               "roles": ["janitor"]})
 
+    @pytest.mark.fakes_suffice
     async def test_only_an_admin_manages_statuses_templates_users_and_settings(self, api: Api) -> None:
         async with api.as_user("u-col", "collector") as collector:
             for method, url, body in (("PUT", "/admin/users/u-x", {"name": "X", "email": "x@a.example",
@@ -108,6 +116,7 @@ class TestUsersAndRoles:
                 assert "admin" in error["detail"]
             assert len(await collector.ok("GET", "/statuses")) == 9  # reading is for everyone
 
+    @pytest.mark.fakes_suffice
     async def test_no_token_or_a_forged_one_is_a_401(self, api: Api) -> None:
         await api.fails("GET", "/statuses", 401, headers={"Authorization": ""})
         await api.fails("GET", "/statuses", 401, headers={"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.x"})
@@ -121,6 +130,7 @@ class TestUsersAndRoles:
         await api.fails("PUT", "/admin/settings", 422, json={"internal_domains": ["not a domain"]})
 
 
+@pytest.mark.real_stack  # the AsyncAPI lists the consumers the broker has; offline there is no broker
 async def test_the_api_and_the_events_are_documented(api: Api) -> None:
     openapi = await api.ok("GET", "/openapi.json")
     assert {"/wizard/change-status", "/actions/{action_id}/close", "/imports/items"} <= set(openapi["paths"])

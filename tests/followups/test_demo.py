@@ -3,10 +3,13 @@
 import uuid
 from collections.abc import Callable
 
+import pytest
+
 from devstack.demo.followups import seed_demo_tenant
 from tests.followups.helpers import Service
 
 
+@pytest.mark.real_stack  # the seed is a client of the service's URL, as `make up` runs it
 async def test_the_demo_tenant_is_seeded_once_and_a_second_call_changes_nothing(
         followups: Service, token_for: Callable[..., str]) -> None:
     tenant = "demo-" + uuid.uuid4().hex[:6]

@@ -72,6 +72,7 @@ class TestCreating:
         automatic = next(e for e in created if e["data"]["action"]["action_id"] == email["action_id"])
         assert automatic["data"]["action"]["content"]["variants"]["fr"]["body"] == "#items_list_selected"
 
+    @pytest.mark.fakes_suffice
     async def test_bad_creations_are_precise_4xx(self, api: Api, case: dict) -> None:
         for body, status, code in (
                 ({"client_id": "C1", "type": "call", "scheduled_for": "2026-11-22"}, 422, "date_in_past"),
@@ -106,6 +107,7 @@ class TestOperationsAndTheirHistory:
         assert [(e["data"]["change"], e["data"]["action"]["version"]) for e in events] == [
             ("created", 1), ("renamed", 2), ("rescheduled", 3), ("reassigned", 4)]
 
+    @pytest.mark.fakes_suffice
     async def test_bad_operations_are_precise_4xx(self, api: Api, case: dict) -> None:
         url = case["url"]
         assert (await api.fails("PUT", f"{url}/schedule", 422, json={"scheduled_for": "2026-01-01"}))["code"] == \

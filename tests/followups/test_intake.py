@@ -3,6 +3,8 @@ every change publishes an item event, and re-sending the same rows changes nothi
 
 from decimal import Decimal
 
+import pytest
+
 from shared.contracts.receivables import ClientUpserted, ItemsClosed, ItemsUpserted
 from tests.followups.helpers import Api, seed_client, seed_people
 
@@ -56,6 +58,7 @@ class TestBulkImport:
         events = await api.events.settle(api.tenant_id)
         assert sum(len(e["data"]["items"]) for e in events if e["type"] == ItemsUpserted.type_name()) == 120
 
+    @pytest.mark.fakes_suffice
     async def test_an_unknown_column_is_refused_before_anything_is_written(self, api: Api) -> None:
         error = await api.fails("POST", "/imports/items", 422, content=b"item_id;client_id;colour\nI;C1;red\n",
                                 headers={"Content-Type": "text/csv"})
@@ -69,6 +72,7 @@ class TestBulkImport:
         report = await api.ok("POST", "/imports/items", content=body, headers={"Content-Type": "application/json"})
         assert report["created"] == 1 and "element 2 is not valid JSON" in report["stopped"]
 
+    @pytest.mark.fakes_suffice
     async def test_other_body_types_are_a_415_and_imports_need_a_credit_manager(self, api: Api) -> None:
         await api.fails("POST", "/imports/items", 415, content=b"<xml/>", headers={"Content-Type": "text/xml"})
         async with api.as_user("u-col", "collector") as collector:
@@ -118,6 +122,7 @@ class TestSingleUpserts:
         assert [e["data"]["version"] for e in api.events.of(api.tenant_id, ClientUpserted)] == [1, 2]
         assert events[-1]["data"]["name"] == "Client C1 (renamed)"
 
+    @pytest.mark.fakes_suffice
     async def test_bad_single_upserts_are_precise_4xx(self, api: Api) -> None:
         await seed_people(api)
         await seed_client(api, "C1", items=1)

@@ -109,7 +109,7 @@ class TestTheLinkInTheEmail:
         request = (await api.events.wait(api.tenant_id, EmailRequested, request_id=answer["request_id"]))[0]["data"]
         ref = request["attachments"][0]
         assert (ref["filename"], ref["content_type"], ref["size"]) == ("avoir.pdf", "application/pdf", len(PDF))
-        async with Visitor(api.service.base_url) as mailer:
+        async with Visitor(api.service) as mailer:
             fetched = await mailer.get(ref["url"])
             assert fetched.status_code == 200 and fetched.content == PDF
             assert (await mailer.get(flip_last_char(ref["url"]))).status_code == 403
@@ -124,7 +124,7 @@ class TestThePage:
         case = await open_case(api, link={"statuses": ["dispute_resolved", "legal_collection"]})
         await api.ok("POST", f"/actions/{case.action_id}/item-status", json={
             "status_code": "price_dispute", "comment": "Prix convenu : 90 €", "item_ids": case.item_ids[:1]})
-        async with Visitor(api.service.base_url) as visitor:
+        async with Visitor(api.service) as visitor:
             page = await visitor.get(case.path)
         assert page.status_code == 200
         html = page.text
@@ -141,7 +141,7 @@ class TestThePage:
     async def test_opening_the_link_changes_nothing_whatever_scans_it(self, api: Api) -> None:
         case = await open_case(api)
         before = (await kinds(case), len(await api.events.settle(api.tenant_id, quiet_s=0.5)))
-        async with Visitor(api.service.base_url) as scanner:  # Safe Links, Proofpoint… fetch before people do
+        async with Visitor(api.service) as scanner:  # Safe Links, Proofpoint… fetch before people do
             for _ in range(3):
                 assert (await scanner.get(case.path)).status_code == 200
             assert (await scanner.http.head(case.path)).status_code == 200
@@ -156,7 +156,7 @@ class TestWhatTheColleagueDoes:
     async def test_comment_upload_and_a_confirmed_status_change_are_attributed_to_the_colleague(
             self, api: Api) -> None:
         case = await open_case(api, link={"statuses": ["dispute_resolved"]})
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             done = await colleague.post(f"{case.path}/comment", {"form_token": forms["comment"],
                                                                  "text": "Avoir validé par la direction"})
@@ -200,7 +200,7 @@ class TestWhatTheColleagueDoes:
         request = (await api.events.wait(api.tenant_id, EmailRequested))[0]["data"]
         assert request["action_id"] is None
         path = request["context"]["link_url"].removeprefix(api.service.base_url)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             page = await colleague.get(path)
             assert "INV-C1-1" in page.text and "INV-C1-2" in page.text and "INV-C1-3" not in page.text
             forms = await colleague.forms(path)
@@ -217,7 +217,7 @@ class TestWhatTheColleagueDoes:
     async def test_a_comment_with_html_and_script_is_shown_escaped(self, api: Api) -> None:
         case = await open_case(api)
         attack = '<script>alert(1)</script><img src=x onerror="alert(2)"> & </textarea>'
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             await colleague.post(f"{case.path}/comment", {"form_token": forms["comment"], "text": attack})
             html = (await colleague.get(case.path)).text
@@ -226,7 +226,7 @@ class TestWhatTheColleagueDoes:
 
     async def test_a_closed_case_is_read_only(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             await api.ok("POST", f"/actions/{case.action_id}/close", json={"resolution_note": "credit note issued"})
             page = await colleague.get(case.path)
@@ -241,7 +241,7 @@ class TestAttacks:
 
     async def test_forged_signature(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as attacker:
+        async with Visitor(api.service) as attacker:
             refused_without_data(await attacker.get(f"/l/{flip_last_char(token_of(case))}"), 403)
             refused_without_data(await attacker.get("/l/not-a-link"), 400)
 
@@ -250,7 +250,7 @@ class TestAttacks:
         assert len(case.path) < 60
         assert case.link["recipient"].split("@")[0] not in case.path and api.tenant_id not in case.path
         first_format = signed(**grant_of(case, expires_at=datetime.fromisoformat(case.link["expires_at"])))
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             for path in (case.path, f"/l/{first_format}"):
                 page = await colleague.get(path)
                 assert page.status_code == 200 and case.link["recipient"] in page.text, path
@@ -260,7 +260,7 @@ class TestAttacks:
         other = await api.ok("POST", "/actions", 201, json={"client_id": "C1", "type": "task", "name": "Autre"})
         # only a first-format link carries a scope to alter; a short one carries none
         token = signed(**grant_of(case, expires_at=TODAY + timedelta(days=1)))
-        async with Visitor(api.service.base_url) as attacker:
+        async with Visitor(api.service) as attacker:
             for change in ({"action_id": other["action_id"]}, {"operations": ["view", "set_status"]},
                            {"statuses": ["dispute_resolved"]}, {"recipient": "boss@acme.example"},
                            {"expires_at": "2030-01-01T00:00:00Z"}):
@@ -269,7 +269,7 @@ class TestAttacks:
     async def test_expired(self, api: Api) -> None:
         case = await open_case(api)
         expired = signed(**grant_of(case, expires_at=TODAY - timedelta(minutes=1)))
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             refused_without_data(await colleague.get(f"/l/{expired}"), 410)
             assert "expiré" in (await colleague.get(f"/l/{expired}", headers={"accept-language": "fr"})).text
 
@@ -277,7 +277,7 @@ class TestAttacks:
         case = await open_case(api)
         expires_at = datetime.fromisoformat(case.link["expires_at"])
         clock, started = api.service.clock, api.service.clock.now()
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             try:
                 clock.set(expires_at - timedelta(seconds=1))
                 assert (await colleague.get(case.path)).status_code == 200
@@ -288,7 +288,7 @@ class TestAttacks:
 
     async def test_revoked_one_link_then_every_link_of_a_recipient(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             revoked = await api.ok("POST", f"/links/{case.link['link_id']}/revoke", json={"reason": "sent by mistake"})
             assert revoked["revoked"] and revoked["revoke_reason"] == "sent by mistake"
@@ -312,7 +312,7 @@ class TestAttacks:
         case = await open_case(api)
         async with Api(api.service, "tenant-other-" + api.tenant_id[-6:], token_for, role="admin") as other:
             other_case = await open_case(other)
-        async with Visitor(api.service.base_url) as attacker:
+        async with Visitor(api.service) as attacker:
             # this tenant's signature on a payload naming the other tenant: the other tenant's key does not match
             first_format = signed(**grant_of(case, expires_at=TODAY + timedelta(days=1)))
             moved = tamper_payload(first_format, tenant_id=other.tenant_id, action_id=other_case.action_id)
@@ -330,7 +330,7 @@ class TestAttacks:
     async def test_csrf_missing_or_bound_to_another_link(self, api: Api) -> None:
         case = await open_case(api)
         second = await open_case(api, client_id="C2")
-        async with Visitor(api.service.base_url) as attacker:
+        async with Visitor(api.service) as attacker:
             others = await attacker.forms(second.path)
             for data in ({"text": "no token"}, {"text": "empty", "form_token": ""},
                          {"text": "other link's token", "form_token": others["comment"]},
@@ -340,7 +340,7 @@ class TestAttacks:
 
     async def test_replayed_post(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             form = {"form_token": forms["comment"], "text": "une seule fois"}
             assert (await colleague.post(f"{case.path}/comment", form)).status_code == 303
@@ -350,7 +350,7 @@ class TestAttacks:
 
     async def test_oversized_upload_and_a_file_that_is_not_what_it_claims(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             big = PDF + b"0" * ATTACHMENT_LIMIT
             too_large = await colleague.post(f"{case.path}/upload", {"form_token": forms["upload"]},
@@ -364,7 +364,7 @@ class TestAttacks:
 
     async def test_path_in_filename(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             for name in ("../../../etc/passwd.pdf", "..\\..\\windows\\system.ini.pdf", "/srv/.hidden.pdf"):
                 forms = await colleague.forms(case.path)
                 response = await colleague.post(f"{case.path}/upload", {"form_token": forms["upload"]},
@@ -379,7 +379,7 @@ class TestAttacks:
     async def test_status_outside_what_the_link_grants(self, api: Api) -> None:
         case = await open_case(api, link={"statuses": ["dispute_resolved"]})
         plain = await open_case(api, client_id="C2")  # no set_status
-        async with Visitor(api.service.base_url) as colleague:
+        async with Visitor(api.service) as colleague:
             forms = await colleague.forms(case.path)
             refused_without_data(await colleague.post(f"{case.path}/status", {
                 "form_token": forms["status"], "status": "legal_collection", "item_id": case.item_ids[:1]}), 403)
@@ -395,7 +395,7 @@ class TestAttacks:
 
     async def test_rate_limit_per_link(self, api: Api) -> None:
         case = await open_case(api)
-        async with Visitor(api.service.base_url) as attacker:
+        async with Visitor(api.service) as attacker:
             answers = [(await attacker.post(f"{case.path}/comment", {"form_token": "f1.k1.0.x.y", "text": "x"}))
                        for _ in range(LINK_POSTS_PER_MINUTE + 2)]
             assert [a.status_code for a in answers] == [403] * LINK_POSTS_PER_MINUTE + [429, 429]

@@ -16,7 +16,7 @@ from shared.contracts.receivables import ClientUpserted
 from shared.contracts.topics import Stream
 from devstack.testing.services import serve_app
 from tests.followups.conftest import ATTACHMENT_LIMIT
-from tests.followups.helpers import Api, history_of, publish
+from tests.followups.helpers import Api, Service, history_of, publish
 from tests.followups.links import PDF, Case, open_case
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -24,8 +24,14 @@ FILES = {"accord.pdf": PDF, "huge.pdf": PDF + b"0" * ATTACHMENT_LIMIT, "fake.pdf
 
 
 @pytest.fixture(scope="module")
-async def claim_checks() -> AsyncIterator[str]:
-    """Where the mailer keeps a reply's attachments: a small HTTP server (the real fetch, over HTTP)."""
+async def claim_checks(followups: Service) -> AsyncIterator[str]:
+    """Where the mailer keeps a reply's attachments: a small HTTP server (the real fetch, over HTTP), or on
+    the fakes the fetcher's dictionary holding the same files."""
+    if followups.fakes is not None:
+        base_url = "http://claims.test"
+        followups.fakes.fetcher.files.update({f"{base_url}/files/{name}": body for name, body in FILES.items()})
+        yield base_url
+        return
     app = FastAPI()
 
     @app.get("/readyz")

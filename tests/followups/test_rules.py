@@ -1,7 +1,9 @@
-"""The documented rules, each against the real broker and database (rules 5 and 9's page belong to the
-indicators and interactive-email issues; rule 9's recipients are checked in test_wizard)."""
+"""The documented rules, each on the fakes and on the real broker and database (rules 5 and 9's page belong to
+the indicators and interactive-email issues; rule 9's recipients are checked in test_wizard)."""
 
 import asyncio
+
+import pytest
 
 from shared.contracts.actions import ActionChanged
 from shared.contracts.receivables import ItemsDetached, ItemsReattached, ItemStatusChanged, ItemStatusDefined
@@ -38,6 +40,7 @@ class TestRules1And2ItemsLeaveDunningThroughASpecificAction:
         created = (await api.events.wait(api.tenant_id, ActionChanged))[0]["data"]
         assert created["change"] == "created" and created["action"]["item_ids"] == ids[:2]
 
+    @pytest.mark.fakes_suffice
     async def test_rule_2_a_dispute_cannot_simply_follow_the_scenario(self, api: Api) -> None:
         await seed_people(api)
         ids = await seed_client(api, items=2)
@@ -95,6 +98,7 @@ class TestRule3AResolvedItemLeavesItsFollowUp:
         removed = (await api.events.wait(api.tenant_id, ActionChanged, change="items_removed"))[0]["data"]
         assert removed["action"]["item_ids"] == [ids[2]] and removed["action"]["version"] == 2
 
+    @pytest.mark.fakes_suffice
     async def test_a_resolved_status_cannot_create_an_action(self, api: Api) -> None:
         await seed_people(api)
         ids = await seed_client(api, items=1)

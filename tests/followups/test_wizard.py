@@ -1,6 +1,8 @@
 """The change-status wizard: three steps in one request, all-or-nothing; emails as requests for the mailer
 with everything it needs; precise 4xx for bad input; large selections in batches of at most 500 per event."""
 
+import pytest
+
 from shared.contracts.actions import ActionChanged
 from shared.contracts.email import EmailRequested
 from shared.contracts.receivables import MAX_ITEMS_PER_EVENT, ItemsDetached, ItemStatusChanged
@@ -82,6 +84,7 @@ class TestTheThreeSteps:
 
 
 class TestBadInputIsRefusedAndNothingIsWritten:
+    @pytest.mark.fakes_suffice
     async def test_each_bad_input_gets_a_precise_4xx(self, api: Api) -> None:
         await seed_people(api)
         ids = await seed_client(api, items=2)
@@ -118,6 +121,7 @@ class TestBadInputIsRefusedAndNothingIsWritten:
         assert len(await api.events.settle(api.tenant_id, quiet_s=0.5)) == before
         assert (await api.ok("GET", "/items/C1-1"))["version"] == 1
 
+    @pytest.mark.fakes_suffice
     async def test_a_client_email_needs_someone_to_go_to(self, api: Api) -> None:
         await seed_people(api)
         await api.ok("PUT", "/clients/C5", json={"number": "C5", "name": "No contact", "language": "en",
@@ -129,6 +133,7 @@ class TestBadInputIsRefusedAndNothingIsWritten:
             "client_id": "C5", "item_ids": ["C5-1"], "client_email": {"subject": "s", "body": "b"}})
         assert error["code"] == "recipients_required"
 
+    @pytest.mark.fakes_suffice
     async def test_collectors_and_credit_managers_use_the_wizard(self, api: Api) -> None:
         await seed_people(api)
         ids = await seed_client(api, items=1)

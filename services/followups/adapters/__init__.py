@@ -1,1 +1,2 @@
-"""The only code that knows MongoDB, GridFS, the outbox and wire formats."""
+"""The ports made real: MongoDB repositories and the unit of work's transaction object, GridFS, the outbox
+publisher, the HTTP fetcher of reply attachments, and the one-time migrations of stored documents."""

@@ -6,8 +6,7 @@ points to are swept later. Nothing is reachable without its record, which is ten
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -18,10 +17,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.platform.mongo import doc_id
 from services.followups.domain.errors import TooLarge, UnsupportedType
+from services.followups.ports import StoredFile
 from shared.document_types import SIGNATURES, TEXT_TYPES
 
 BUCKET = "attachments"
 READ_CHUNK = 256 * 1024
+Session = AsyncClientSession | None
 
 
 def check_content(declared: str, head: bytes, *, allowed: frozenset[str]) -> str:
@@ -41,21 +42,36 @@ def check_content(declared: str, head: bytes, *, allowed: frozenset[str]) -> str
     return content_type
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    file_id: ObjectId
-    content_type: str
-    size: int
+class AttachmentsRepository:
+    """The records of stored documents, tenant-scoped: nothing is reachable without one."""
 
-
-class AttachmentStore:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
-        self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
-        self.files = db[f"{BUCKET}.files"]
+    def __init__(self, db: AsyncDatabase[Any], session: Session = None) -> None:
+        self.session = session
         self.records = db["attachments"]
 
     async def ensure_indexes(self) -> None:
         await self.records.create_index([("tenant_id", ASCENDING), ("action_id", ASCENDING)])
+
+    async def record(self, tenant_id: str, record: dict[str, Any]) -> None:
+        await self.records.insert_one({"_id": doc_id(tenant_id, record["attachment_id"]), "tenant_id": tenant_id,
+                                       **record}, session=self.session)
+
+    async def get(self, tenant_id: str, attachment_id: str) -> dict[str, Any] | None:
+        return await self.records.find_one({"_id": doc_id(tenant_id, attachment_id)}, session=self.session)
+
+    async def of_action(self, tenant_id: str, action_id: str) -> list[dict[str, Any]]:
+        cursor = self.records.find({"tenant_id": tenant_id, "action_id": action_id},
+                                   {"_id": 0, "tenant_id": 0, "file_id": 0}, session=self.session)
+        return await cursor.sort("uploaded_at", ASCENDING).to_list()
+
+
+class GridFsFiles:
+    """The bytes, in GridFS (which cannot take part in a transaction)."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self.files = db[f"{BUCKET}.files"]
+        self.records = db["attachments"]
 
     async def store(self, *, tenant_id: str, filename: str, declared_type: str,
                     read: Callable[[int], Awaitable[bytes]], max_bytes: int, allowed: frozenset[str],
@@ -81,22 +97,10 @@ class AttachmentStore:
             raise
         return StoredFile(file_id, content_type, size)
 
-    async def discard(self, file_id: ObjectId) -> None:
+    async def discard(self, file_id: Any) -> None:
         await self.bucket.delete(file_id)
 
-    async def record(self, tenant_id: str, record: dict[str, Any], *, session: AsyncClientSession) -> None:
-        await self.records.insert_one({"_id": doc_id(tenant_id, record["attachment_id"]), "tenant_id": tenant_id,
-                                       **record}, session=session)
-
-    async def get(self, tenant_id: str, attachment_id: str) -> dict[str, Any] | None:
-        return await self.records.find_one({"_id": doc_id(tenant_id, attachment_id)})
-
-    async def of_action(self, tenant_id: str, action_id: str) -> list[dict[str, Any]]:
-        cursor = self.records.find({"tenant_id": tenant_id, "action_id": action_id}, {"_id": 0, "tenant_id": 0,
-                                                                                       "file_id": 0})
-        return await cursor.sort("uploaded_at", ASCENDING).to_list()
-
-    async def content(self, file_id: ObjectId) -> AsyncIterator[bytes]:
+    async def content(self, file_id: Any) -> AsyncIterator[bytes]:
         stream = await self.bucket.open_download_stream(file_id)
         while chunk := await stream.readchunk():
             yield chunk
@@ -110,6 +114,3 @@ class AttachmentStore:
                 await self.bucket.delete(file["_id"])
                 removed += 1
         return removed
-
-
-ORPHAN_AGE = timedelta(hours=1)

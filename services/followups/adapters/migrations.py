@@ -5,7 +5,7 @@ database written before keeps every document, under its new `_id`, once.
 """
 
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -27,20 +27,35 @@ async def migrate(db: AsyncDatabase[Any]) -> None:
         await db[MIGRATIONS].update_one({"_id": SHARED_DOC_ID}, {"$set": {"done": True}}, upsert=True)
 
 
-def new_id(old: str) -> str:
-    tenant, _, key = old.partition(":")
-    return doc_id(unquote(tenant), key)
+def new_id(doc: dict[str, Any]) -> str | None:
+    """The document's `_id` under the shared `doc_id`, or None when it is not of the old form.
+
+    The old form is recognised from the document's own `tenant_id`: a new `_id` of a tenant whose id holds
+    a ':' (`a:b|key`) also has a ':' before any '|', and must be left alone."""
+    old: str = doc["_id"]
+    tenant = doc.get("tenant_id")
+    if tenant is None:  # every document carries its tenant; should one not, read the tenant from the `_id`
+        escaped, _, key = old.partition(":")
+        return doc_id(unquote(escaped), key)
+    prefix = f"{quote(tenant, safe='')}:"
+    return doc_id(tenant, old[len(prefix):]) if old.startswith(prefix) else None
 
 
 async def _rekey(db: AsyncDatabase[Any], name: str) -> None:
     collection = db[name]
-    while True:
-        old = await collection.find({"_id": {"$regex": "^[^|]*:"}}).limit(_BATCH).to_list()
-        if not old:
+    after = ""
+    while True:  # in `_id` order, from the last one seen: documents left alone are not read again
+        batch = await collection.find({"_id": {"$regex": "^[^|]*:", "$gt": after}}).sort("_id", 1) \
+            .limit(_BATCH).to_list()
+        if not batch:
             return
+        after = batch[-1]["_id"]
+        old = [(doc, moved) for doc in batch if (moved := new_id(doc)) is not None]
+        if not old:
+            continue
         try:  # a copy written by an interrupted run is already there: keep it, drop the old one
-            await collection.insert_many([{**doc, "_id": new_id(doc["_id"])} for doc in old], ordered=False)
+            await collection.insert_many([{**doc, "_id": moved} for doc, moved in old], ordered=False)
         except BulkWriteError as exc:
             if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
                 raise
-        await collection.delete_many({"_id": {"$in": [doc["_id"] for doc in old]}})
+        await collection.delete_many({"_id": {"$in": [doc["_id"] for doc, _ in old]}})

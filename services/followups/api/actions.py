@@ -84,7 +84,7 @@ async def search(caller: Reader, deps: Service, client_id: str | None = None, ow
                  date_from: Annotated[date | None, Query(alias="from")] = None,
                  date_to: Annotated[date | None, Query(alias="to")] = None,
                  skip: Skip = 0, limit: Limit = 100) -> list[dict[str, Any]]:
-    return await deps.store.actions.search(caller.tenant_id, client_id=client_id, owner_id=owner_id,
+    return await deps.read.actions.search(caller.tenant_id, client_id=client_id, owner_id=owner_id,
                                            state=state.value if state else None,
                                            action_type=type.value if type else None, date_from=date_from,
                                            date_to=date_to, skip=skip, limit=limit)
@@ -92,27 +92,27 @@ async def search(caller: Reader, deps: Service, client_id: str | None = None, ow
 
 @router.get("/{action_id}", summary="One action, with its item ids and content")
 async def read(action_id: str, caller: Reader, deps: Service) -> Action:
-    return await action_for(caller.tenant_id, action_id, deps=deps)
+    return await action_for(caller.tenant_id, action_id, tx=deps.read)
 
 
 @router.get("/{action_id}/items", summary="The action's items, as they stand")
 async def items(action_id: str, caller: Reader, deps: Service) -> list[ItemSnapshot]:
-    action = await action_for(caller.tenant_id, action_id, deps=deps)
-    found = await deps.store.items.select(caller.tenant_id, action.client_id, action.item_ids)
+    action = await action_for(caller.tenant_id, action_id, tx=deps.read)
+    found = await deps.read.items.select(caller.tenant_id, action.client_id, action.item_ids)
     return [found[item_id] for item_id in action.item_ids if item_id in found]
 
 
 @router.get("/{action_id}/history", summary="Every change: who, when, before and after")
 async def history(action_id: str, caller: Reader, deps: Service, skip: Skip = 0, limit: Limit = 500
                   ) -> list[HistoryEntry]:
-    await action_for(caller.tenant_id, action_id, deps=deps)
-    return await deps.store.history.of_action(caller.tenant_id, action_id, skip=skip, limit=limit)
+    await action_for(caller.tenant_id, action_id, tx=deps.read)
+    return await deps.read.history.of_action(caller.tenant_id, action_id, skip=skip, limit=limit)
 
 
 @router.get("/{action_id}/emails", summary="Emails requested from the action, with delivery outcome")
 async def emails(action_id: str, caller: Reader, deps: Service) -> list[dict[str, Any]]:
-    await action_for(caller.tenant_id, action_id, deps=deps)
-    return await deps.store.emails.of_action(caller.tenant_id, action_id)
+    await action_for(caller.tenant_id, action_id, tx=deps.read)
+    return await deps.read.emails.of_action(caller.tenant_id, action_id)
 
 
 @router.put("/{action_id}/name", summary="Rename")

@@ -22,7 +22,7 @@ class NewStatus(StatusDefinition):
 
 @router.get("/settings", summary="The tenant's settings (company, default language, internal domains)")
 async def get_settings(caller: Reader, deps: Service) -> TenantSettings:
-    return await deps.store.tenants.settings(caller.tenant_id)
+    return await deps.read.tenants.settings(caller.tenant_id)
 
 
 @router.put("/admin/settings", summary="Change the tenant's settings")
@@ -32,7 +32,7 @@ async def put_settings(body: TenantSettings, caller: Admin, deps: Service) -> Te
 
 @router.get("/users", summary="Users of the tenant (resolution owners are users)")
 async def list_users(caller: Reader, deps: Service) -> list[User]:
-    return await deps.store.users.all(caller.tenant_id)
+    return await deps.read.users.all(caller.tenant_id)
 
 
 @router.put("/admin/users/{user_id}", summary="Create or change a user (deactivate with active: false)")
@@ -42,7 +42,7 @@ async def put_user(user_id: Identifier, body: UserInput, caller: Admin, deps: Se
 
 @router.get("/statuses", summary="Item statuses of the tenant (the defaults are installed on first use)")
 async def list_statuses(caller: Reader, deps: Service) -> list[ItemStatus]:
-    return await deps.store.statuses.all(caller.tenant_id)
+    return await deps.read.statuses.all(caller.tenant_id)
 
 
 @router.post("/admin/statuses", status_code=status.HTTP_201_CREATED, summary="Create an item status")
@@ -64,12 +64,12 @@ async def list_hashtags(caller: Reader) -> list[dict[str, Any]]:
 
 @router.get("/templates", summary="Action templates")
 async def list_templates(caller: Reader, deps: Service) -> list[ActionTemplate]:
-    return await deps.store.templates.all(caller.tenant_id)
+    return await deps.read.templates.all(caller.tenant_id)
 
 
 @router.get("/templates/{template_id}", summary="One action template")
 async def get_template(template_id: str, caller: Reader, deps: Service) -> ActionTemplate:
-    template = await deps.store.templates.get(caller.tenant_id, template_id)
+    template = await deps.read.templates.get(caller.tenant_id, template_id)
     if template is None:
         raise NotFound("template", template_id)
     return template

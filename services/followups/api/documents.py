@@ -28,8 +28,8 @@ async def upload(action_id: str, file: UploadFile, request: Request, caller: Col
 
 @router.get("/actions/{action_id}/attachments", summary="The action's documents")
 async def list_attachments(action_id: str, caller: Reader, deps: Service) -> list[dict[str, Any]]:
-    await action_for(caller.tenant_id, action_id, deps=deps)
-    return await deps.store.attachments.of_action(caller.tenant_id, action_id)
+    await action_for(caller.tenant_id, action_id, tx=deps.read)
+    return await deps.read.attachments.of_action(caller.tenant_id, action_id)
 
 
 @router.get("/attachments/{attachment_id}", summary="Download a document", response_class=StreamingResponse)

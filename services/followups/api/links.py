@@ -27,7 +27,7 @@ class RevokeRecipient(Revoke):
 
 @router.get("/actions/{action_id}/links", summary="Links issued on the action (who, what they allow, until when)")
 async def of_action(action_id: str, caller: Reader, deps: Service) -> list[dict[str, Any]]:
-    await action_for(caller.tenant_id, action_id, deps=deps)
+    await action_for(caller.tenant_id, action_id, tx=deps.read)
     return await links.links_of_action(action_id, caller=caller, deps=deps)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from shared.contracts.values import Identifier, ItemSnapshot
-from services.followups.adapters.parsing import Row, csv_rows, json_array_rows, ndjson_rows
+from services.followups.api.parsing import Row, csv_rows, json_array_rows, ndjson_rows
 from services.followups.api.deps import Limit, Manager, Reader, Service, Skip
 from services.followups.domain.errors import NotFound, UnsupportedType
 from services.followups.domain.history import HistoryEntry
@@ -57,12 +57,12 @@ async def put_item(item_id: Identifier, body: ItemInput, caller: Manager, deps: 
 @router.get("/clients", summary="Clients, by name")
 async def list_clients(caller: Reader, deps: Service, collector_id: str | None = None, skip: Skip = 0,
                        limit: Limit = 100) -> list[Client]:
-    return await deps.store.clients.page(caller.tenant_id, collector_id=collector_id, skip=skip, limit=limit)
+    return await deps.read.clients.page(caller.tenant_id, collector_id=collector_id, skip=skip, limit=limit)
 
 
 @router.get("/clients/{client_id}", summary="One client")
 async def get_client(client_id: str, caller: Reader, deps: Service) -> Client:
-    return await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
+    return await client_for(caller.tenant_id, client_id, tx=deps.read, referenced=False)
 
 
 @router.get("/clients/{client_id}/items", summary="A client's items, by due date")
@@ -70,8 +70,8 @@ async def list_items(client_id: str, caller: Reader, deps: Service, status_code:
                      open: bool | None = Query(None, description="true: open only; false: closed only"),
                      held: bool | None = Query(None, description="true: held by an action; false: in dunning"),
                      overdue: bool = False, skip: Skip = 0, limit: Limit = 500) -> list[ItemSnapshot]:
-    await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
-    return await deps.store.items.page(caller.tenant_id, client_id, status_code=status_code, open_only=open,
+    await client_for(caller.tenant_id, client_id, tx=deps.read, referenced=False)
+    return await deps.read.items.page(caller.tenant_id, client_id, status_code=status_code, open_only=open,
                                        held=held, overdue_on=deps.clock.today() if overdue else None, skip=skip,
                                        limit=limit)
 
@@ -79,13 +79,13 @@ async def list_items(client_id: str, caller: Reader, deps: Service, status_code:
 @router.get("/clients/{client_id}/history", summary="The client's history (actions, qualifications, emails, dunning)")
 async def client_history(client_id: str, caller: Reader, deps: Service, skip: Skip = 0, limit: Limit = 200
                          ) -> list[HistoryEntry]:
-    await client_for(caller.tenant_id, client_id, deps=deps, referenced=False)
-    return await deps.store.history.of_client(caller.tenant_id, client_id, skip=skip, limit=limit)
+    await client_for(caller.tenant_id, client_id, tx=deps.read, referenced=False)
+    return await deps.read.history.of_client(caller.tenant_id, client_id, skip=skip, limit=limit)
 
 
 @router.get("/items/{item_id}", summary="One item")
 async def get_item(item_id: str, caller: Reader, deps: Service) -> ItemSnapshot:
-    found = await deps.store.items.by_ids(caller.tenant_id, [item_id])
+    found = await deps.read.items.by_ids(caller.tenant_id, [item_id])
     if item_id not in found:
         raise NotFound("item", item_id)
     return found[item_id]
@@ -94,4 +94,4 @@ async def get_item(item_id: str, caller: Reader, deps: Service) -> ItemSnapshot:
 @router.get("/items/{item_id}/history", summary="An item's statuses and comments over time")
 async def item_history(item_id: str, caller: Reader, deps: Service) -> list[dict[str, Any]]:
     item = await get_item(item_id, caller, deps)
-    return await deps.store.qualifications.of_item(caller.tenant_id, item.client_id, item_id)
+    return await deps.read.qualifications.of_item(caller.tenant_id, item.client_id, item_id)

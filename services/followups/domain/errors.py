@@ -65,6 +65,12 @@ class Unavailable(FollowupsError):
             self.code = code  # type: ignore[misc]
 
 
+class Unreachable(FollowupsError):
+    """Something this service fetches (a reply's attachment) could not be read."""
+
+    code = "unreachable"
+
+
 class UnsupportedType(FollowupsError):
     code = "unsupported_type"
 

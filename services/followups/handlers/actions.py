@@ -11,7 +11,8 @@ from pydantic import Field
 from shared.contracts.email import EmailPurpose
 from shared.contracts.receivables import ReattachReason
 from shared.contracts.values import Identifier
-from services.followups.adapters.events import Tx
+from shared.ports import Flow
+from services.followups.ports import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.drafts import ActionSpec, ContentInput
@@ -40,11 +41,11 @@ async def create_action(body: NewAction, *, caller: Caller, deps: Deps) -> Actio
     async def work(tx: Tx) -> Action:
         if len(set(body.item_ids)) != len(body.item_ids):
             raise Invalid("item_ids lists an item twice", code="duplicate_items")
-        client = await client_for(tenant, body.client_id, deps=deps, session=tx.session)
+        client = await client_for(tenant, body.client_id, tx=tx)
         items = await select_items(client, body.item_ids, deps=deps, tx=tx, caller=caller) if body.item_ids else []
-        refuse_held_elsewhere(items, await holders_of(items, caller=caller, deps=deps, tx=tx), None)
+        refuse_held_elsewhere(items, await holders_of(items, caller=caller, tx=tx), None)
         draft = await draft_for(body, client=client, status=None, caller=caller, deps=deps, tx=tx)
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now(), events=tx.events)
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now())
         changes.track(items)
         ids = [item.item_id for item in items]
         action = changes.changed(act.create(draft, action_id=new_id(), client_id=client.client_id, item_ids=ids,
@@ -53,22 +54,22 @@ async def create_action(body: NewAction, *, caller: Caller, deps: Deps) -> Actio
         assert action is not None
         if ids:
             changes.hold(action, ids)
-        await changes.save(deps.store, tx.session)
+        await changes.save(tx)
         return action
 
-    return await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
 
 
 async def operate(action_id: str, operation: Operation, *, caller: Caller, deps: Deps) -> Action:
     """Load the action (404 if not the caller's tenant's), apply the operation, write it all in one transaction."""
     async def work(tx: Tx) -> Action:
-        action = await action_for(caller.tenant_id, action_id, deps=deps, session=tx.session)
-        changes = Changes(tenant_id=caller.tenant_id, actor=caller.actor, now=deps.clock.now(), events=tx.events)
+        action = await action_for(caller.tenant_id, action_id, tx=tx)
+        changes = Changes(tenant_id=caller.tenant_id, actor=caller.actor, now=deps.clock.now())
         await operation(action, changes, tx)
-        await changes.save(deps.store, tx.session)
+        await changes.save(tx)
         return changes.action(action_id, action)
 
-    return await deps.uow.run(work, tenant_id=caller.tenant_id, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(caller.tenant_id, caller.correlation_id))
 
 
 def rename(name: str) -> Operation:
@@ -86,7 +87,7 @@ def reschedule(scheduled_for: date, *, deps: Deps) -> Operation:
 
 def reassign(owner_id: str, *, caller: Caller, deps: Deps) -> Operation:
     async def run(action: Action, changes: Changes, tx: Tx) -> None:
-        owners = await user_refs(caller.tenant_id, [owner_id], deps=deps, session=tx.session)
+        owners = await user_refs(caller.tenant_id, [owner_id], tx=tx)
         if owner_id not in owners:
             raise Invalid(f"unknown owner {owner_id!r}: the owner must be an active user", code="unknown_owner")
         changes.changed(act.reassign(action, owners[owner_id], actor=changes.actor, now=changes.now))
@@ -111,9 +112,9 @@ def add_items(item_ids: list[str], *, caller: Caller, deps: Deps) -> Operation:
     """Items join the action and leave dunning (rule 1); one held elsewhere is a 409 naming its action."""
     async def run(action: Action, changes: Changes, tx: Tx) -> None:
         action.require_open()
-        client = await client_for(caller.tenant_id, action.client_id, deps=deps, session=tx.session)
+        client = await client_for(caller.tenant_id, action.client_id, tx=tx)
         items = await select_items(client, item_ids, deps=deps, tx=tx, caller=caller)
-        refuse_held_elsewhere(items, await holders_of(items, caller=caller, deps=deps, tx=tx), action.action_id)
+        refuse_held_elsewhere(items, await holders_of(items, caller=caller, tx=tx), action.action_id)
         joining = [item.item_id for item in items if item.item_id not in set(action.item_ids)]
         if len(action.item_ids) + len(joining) > deps.settings.max_items_per_action:
             raise Invalid(f"an action holds at most {deps.settings.max_items_per_action} items", code="too_many_items")
@@ -133,7 +134,7 @@ def remove_items(item_ids: list[str], *, caller: Caller, deps: Deps) -> Operatio
         if outside:
             raise Invalid(f"not in action {action.action_id}: {listed(outside)}", code="not_in_action",
                           item_ids=outside)
-        changes.track((await deps.store.items.by_ids(caller.tenant_id, item_ids, session=tx.session)).values())
+        changes.track((await tx.items.by_ids(caller.tenant_id, item_ids)).values())
         changes.remove_from_action(action, item_ids, ReattachReason.REMOVED_FROM_ACTION)
     return run
 
@@ -148,14 +149,14 @@ def update_item_status(status_code: str | None, comment: str | None, item_ids: l
         if outside:
             raise Invalid(f"not in action {action.action_id}: {listed(outside)}", code="not_in_action",
                           item_ids=outside)
-        found = await deps.store.items.select(caller.tenant_id, action.client_id, wanted, session=tx.session)
+        found = await tx.items.select(caller.tenant_id, action.client_id, wanted)
         if item_ids:
             items = check_selection(item_ids, found, client_id=action.client_id)
         else:
             items = [found[item_id] for item_id in wanted if item_id in found and not found[item_id].closed]
         if not items:
             raise Invalid(f"action {action.action_id} has no open item to qualify", code="no_open_items")
-        status = await status_for(caller.tenant_id, status_code, deps=deps, session=tx.session) if status_code else None
+        status = await status_for(caller.tenant_id, status_code, tx=tx) if status_code else None
         ids = [item.item_id for item in items]
         changes.track(items)
         changes.qualify(action.client_id, ids, status=status, comment=comment, action_id=action.action_id)
@@ -174,9 +175,8 @@ def send_email(draft: EmailDraft, purpose: EmailPurpose, *, caller: Caller, deps
                request_ids: list[str]) -> Operation:
     async def run(action: Action, changes: Changes, tx: Tx) -> None:
         action.require_open()
-        client = await client_for(caller.tenant_id, action.client_id, deps=deps, session=tx.session)
-        items = list((await deps.store.items.select(caller.tenant_id, client.client_id, action.item_ids,
-                                                    session=tx.session)).values())
+        client = await client_for(caller.tenant_id, action.client_id, tx=tx)
+        items = list((await tx.items.select(caller.tenant_id, client.client_id, action.item_ids)).values())
         # A retried transaction runs this again: keep the ids of the attempt that commits, not of every attempt.
         request_ids[:] = await request_email(draft, purpose=purpose, client=client, items=items, action=action,
                                              changes=changes, caller=caller, deps=deps, tx=tx)
@@ -186,7 +186,7 @@ def send_email(draft: EmailDraft, purpose: EmailPurpose, *, caller: Caller, deps
 def close(resolution_note: str | None, *, caller: Caller, deps: Deps) -> Operation:
     """Rule 8: the explicit end; the items it still holds re-enter the scenario."""
     async def run(action: Action, changes: Changes, tx: Tx) -> None:
-        held = await deps.store.items.held_by(caller.tenant_id, action.client_id, action.action_id, session=tx.session)
+        held = await tx.items.held_by(caller.tenant_id, action.client_id, action.action_id)
         changes.end_action(act.close(action, resolution_note=resolution_note, actor=changes.actor, now=changes.now),
                            held, ReattachReason.ACTION_CLOSED)
     return run
@@ -194,7 +194,7 @@ def close(resolution_note: str | None, *, caller: Caller, deps: Deps) -> Operati
 
 def delete(reason: str | None, *, caller: Caller, deps: Deps) -> Operation:
     async def run(action: Action, changes: Changes, tx: Tx) -> None:
-        held = await deps.store.items.held_by(caller.tenant_id, action.client_id, action.action_id, session=tx.session)
+        held = await tx.items.held_by(caller.tenant_id, action.client_id, action.action_id)
         changes.end_action(act.delete(action, reason=reason or "deleted by hand", actor=changes.actor,
                                       now=changes.now), held, ReattachReason.ACTION_DELETED)
     return run

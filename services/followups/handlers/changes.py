@@ -5,16 +5,12 @@ event, so one request that qualifies 10 000 items and puts them in a follow-up w
 publishes one event per 500 items and per step, and every event carries the snapshot of its own step.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from shared.contracts.receivables import ReattachReason
 from shared.contracts.values import Actor, ItemSnapshot
-from services.followups.adapters.events import Events
-from services.followups.adapters.store import Store
 from services.followups.domain import actions as act
 from services.followups.domain import items as rules
 from services.followups.domain.actions import Action, Changed
@@ -22,14 +18,19 @@ from services.followups.domain.history import EntryKind, HistoryEntry
 from services.followups.domain.links import LinkRecord
 from services.followups.domain.statuses import ItemStatus
 from services.followups.handlers.context import new_id
+from services.followups.ports import Events, Tx
+
+Publication = Callable[[Events], Awaitable[None]]
 
 
 class Changes:
-    def __init__(self, *, tenant_id: str, actor: Actor, now: datetime, events: Events) -> None:
+    """What one command changes, in memory until `save(tx)` writes it and publishes its events in order."""
+
+    def __init__(self, *, tenant_id: str, actor: Actor, now: datetime) -> None:
         self.tenant_id = tenant_id
         self.actor = actor
         self.now = now
-        self.events = events
+        self.publications: list[Publication] = []
         self.items: dict[str, ItemSnapshot] = {}
         self.new_items: set[str] = set()
         self.changed_items: set[str] = set()
@@ -64,11 +65,12 @@ class Changes:
         previous = {item.item_id: item.status_code for item in self.current(item_ids)}
         code = status.code if status else None
         updated = self._apply(item_ids, lambda item: rules.qualify(item, status_code=code, now=self.now))
-        self.events.item_status_changed(client_id, updated, status_code=code, previous=previous, comment=comment,
-                                        actor=self.actor)
+        self.publish(lambda events: events.item_status_changed(
+            client_id, updated, status_code=code, previous=previous, comment=comment, actor=self.actor))
         self.qualifications.append({
             "qualification_id": new_id(), "client_id": client_id, "item_ids": list(item_ids), "status_code": code,
-            "previous_status_codes": [previous[item_id] for item_id in item_ids], "comment": comment, "actor": self.actor.model_dump(), "at": self.now,
+            "previous_status_codes": [previous[item_id] for item_id in item_ids], "comment": comment,
+            "actor": self.actor.model_dump(), "at": self.now,
             "action_id": action_id,
         })
         self.note(HistoryEntry(client_id=client_id, client_level=True, kind=EntryKind.ITEMS_QUALIFIED, at=self.now,
@@ -79,8 +81,8 @@ class Changes:
     def hold(self, action: Action, item_ids: Sequence[str]) -> None:
         updated = self._apply(item_ids, lambda item: rules.hold(item, action_id=action.action_id,
                                                                 action_type=action.type, now=self.now))
-        self.events.items_detached(action.client_id, updated, action_id=action.action_id, action_type=action.type,
-                                   actor=self.actor)
+        self.publish(lambda events: events.items_detached(
+            action.client_id, updated, action_id=action.action_id, action_type=action.type, actor=self.actor))
 
     def release(self, action: Action, item_ids: Sequence[str], reason: ReattachReason,
                 actor: Actor | None = None) -> None:
@@ -88,8 +90,9 @@ class Changes:
         if not held:
             return
         updated = self._apply(held, lambda item: rules.release(item, now=self.now))
-        self.events.items_reattached(action.client_id, updated, action_id=action.action_id, reason=reason,
-                                     actor=actor or self.actor)
+        by = actor or self.actor
+        self.publish(lambda events: events.items_reattached(action.client_id, updated, action_id=action.action_id,
+                                                            reason=reason, actor=by))
 
     # -- actions --
 
@@ -102,8 +105,13 @@ class Changes:
             return None
         self.actions[change.action.action_id] = change.action
         self.entries.append(change.entry)
-        self.events.action_changed(change.event)
+        event = change.event
+        self.publish(lambda events: events.action_changed(event))
         return change.action
+
+    def publish(self, publication: Publication) -> None:
+        """An event to publish when the changes are saved, after those recorded before it."""
+        self.publications.append(publication)
 
     def note(self, entry: HistoryEntry) -> None:
         self.entries.append(entry)
@@ -141,17 +149,19 @@ class Changes:
 
     # -- writing --
 
-    async def save(self, store: Store, session: AsyncClientSession) -> None:
+    async def save(self, tx: Tx) -> None:
         tenant = self.tenant_id
         if self.new_items:
-            await store.items.insert(tenant, self.current(sorted(self.new_items)), session=session)
+            await tx.items.insert(tenant, self.current(sorted(self.new_items)))
         changed = sorted(self.changed_items - self.new_items)
         if changed:
-            await store.items.save(tenant, self.current(changed), session=session)
+            await tx.items.save(tenant, self.current(changed))
         for action in self.actions.values():
-            await store.actions.save(tenant, action, session=session)
-        await store.history.add(tenant, self.entries, session=session)
+            await tx.actions.save(tenant, action)
+        await tx.history.add(tenant, self.entries)
         for record in self.qualifications:
-            await store.qualifications.add(tenant, record, session=session)
-        await store.emails.add(tenant, self.emails, session=session)
-        await store.links.add(tenant, self.links, session=session)
+            await tx.qualifications.add(tenant, record)
+        await tx.emails.add(tenant, self.emails)
+        await tx.links.add(tenant, self.links)
+        for publication in self.publications:
+            await publication(tx.events)

@@ -21,8 +21,8 @@ from shared.links import (
     verify_link,
     verify_short_link,
 )
+from shared.ports import Flow
 from shared.signing import RejectionReason, refuse_expired
-from services.followups.adapters.events import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid
@@ -36,6 +36,7 @@ from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Caller, Deps, link_keys_of, status_for
 from services.followups.handlers.documents import attach_document
 from services.followups.handlers.selection import holders_of
+from services.followups.ports import Tx
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ async def open_link(token: str, *, deps: Deps) -> OpenedLink:
         raise LinkRefused("unknown")
     if not record.grants(grant):
         raise LinkRefused("forged")
-    tenant, store = grant.tenant_id, deps.store
+    tenant, store = grant.tenant_id, deps.read
     if record.revoked:
         raise LinkRefused("revoked")
     action = await store.actions.get(tenant, record.action_id) if record.action_id else None
@@ -105,13 +106,13 @@ async def _verified(token: str, deps: Deps) -> tuple[LinkGrant, LinkRecord | Non
     keys, now = link_keys_of(deps), deps.clock.now()
     if is_full_link(token):
         grant = verify_link(token, keys, now=now)
-        return grant, await deps.store.links.get(grant.tenant_id, grant.link_id)
+        return grant, await deps.read.links.get(grant.tenant_id, grant.link_id)
     short = read_short_link(token)
-    tenant_id = await deps.store.links.tenant_of(short.link_id)
+    tenant_id = await deps.read.links.tenant_of(short.link_id)
     if tenant_id is None:
         raise LinkRejected(RejectionReason.FORGED)  # an unknown id says nothing more than a wrong MAC
     verify_short_link(short, keys, tenant_id=tenant_id)
-    record = await deps.store.links.get(tenant_id, short.link_id)
+    record = await deps.read.links.get(tenant_id, short.link_id)
     if record is None:
         raise LinkRejected(RejectionReason.FORGED)
     refuse_expired(record.expires_at, now)
@@ -120,7 +121,7 @@ async def _verified(token: str, deps: Deps) -> tuple[LinkGrant, LinkRecord | Non
 
 async def accept_post(opened: OpenedLink, form_token: str | None, operation: LinkOperation, *, deps: Deps) -> None:
     """The gate of every change: rate limit, form token bound to the link, link active, operation granted, once."""
-    store, now, record = deps.store, deps.clock.now(), opened.record
+    store, now, record = deps.read, deps.clock.now(), opened.record
     if await store.links.count_post(opened.tenant_id, record.link_id, at=now) > deps.settings.link_posts_per_minute:
         raise LinkRefused("rate_limited")
     try:
@@ -189,15 +190,15 @@ async def _on_selection(opened: OpenedLink, item_ids: list[str], status_code: st
     tenant, client_id = caller.tenant_id, opened.client.client_id
 
     async def work(tx: Tx) -> None:
-        found = await deps.store.items.select(tenant, client_id, item_ids, session=tx.session)
+        found = await tx.items.select(tenant, client_id, item_ids)
         items = check_selection(item_ids, found, client_id=client_id)
-        status = await status_for(tenant, status_code, deps=deps, session=tx.session) if status_code else None
+        status = await status_for(tenant, status_code, tx=tx) if status_code else None
         check_plan(status, FollowScenario(), items)
-        holders = await holders_of(items, caller=caller, deps=deps, tx=tx)
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now(), events=tx.events)
+        holders = await holders_of(items, caller=caller, tx=tx)
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now())
         changes.track(items)
         changes.qualify(client_id, item_ids, status=status, comment=text)
         changes.qualify_held_items(holders, status, text, item_ids)
-        await changes.save(deps.store, tx.session)
+        await changes.save(tx)
 
-    await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))

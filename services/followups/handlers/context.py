@@ -5,18 +5,17 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from pydantic import TypeAdapter, ValidationError
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from shared.contracts.values import Actor, ActorKind, EmailAddress, UserRef
 from shared.links import LinkKeys
 from shared.platform.clock import Clock
-from services.followups.adapters.events import UnitOfWork
-from services.followups.adapters.store import Store
+from shared.ports import UnitOfWork
 from services.followups.config import FollowupsSettings
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid, NotFound, Unavailable
 from services.followups.domain.parties import Client
 from services.followups.domain.statuses import ItemStatus
+from services.followups.ports import Adapters, Tx
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,21 @@ _ADDRESS = TypeAdapter(EmailAddress)
 
 @dataclass(frozen=True)
 class Deps:
-    store: Store
-    uow: UnitOfWork
+    """What every handler gets: the ports app.py built (or a test's fakes), the clock and the settings."""
+
+    adapters: Adapters
     clock: Clock
     settings: FollowupsSettings
     link_keys: LinkKeys | None = None  # None when ARF_LINK_KEYS is unset: no interactive links then
+
+    @property
+    def uow(self) -> UnitOfWork[Tx]:
+        return self.adapters.uow
+
+    @property
+    def read(self) -> Tx:
+        """The repositories outside any transaction: reads, and writes that need none."""
+        return self.adapters.uow.reading()
 
 
 def link_keys_of(deps: Deps) -> LinkKeys:
@@ -69,10 +78,9 @@ def new_id() -> str:
     return str(uuid4())
 
 
-async def client_for(tenant_id: str, client_id: str, *, deps: Deps, session: AsyncClientSession | None = None,
-                     referenced: bool = True) -> Client:
+async def client_for(tenant_id: str, client_id: str, *, tx: Tx, referenced: bool = True) -> Client:
     """The client, or 422 when a body names an unknown one (404 when the URL does: `referenced=False`)."""
-    client = await deps.store.clients.get(tenant_id, client_id, session=session)
+    client = await tx.clients.get(tenant_id, client_id)
     if client is None:
         if referenced:
             raise Invalid(f"unknown client {client_id!r}", code="unknown_client", client_id=client_id)
@@ -80,9 +88,8 @@ async def client_for(tenant_id: str, client_id: str, *, deps: Deps, session: Asy
     return client
 
 
-async def action_for(tenant_id: str, action_id: str, *, deps: Deps, session: AsyncClientSession | None = None,
-                     referenced: bool = False) -> Action:
-    action = await deps.store.actions.get(tenant_id, action_id, session=session)
+async def action_for(tenant_id: str, action_id: str, *, tx: Tx, referenced: bool = False) -> Action:
+    action = await tx.actions.get(tenant_id, action_id)
     if action is None:
         if referenced:
             raise Invalid(f"unknown action {action_id!r}", code="unknown_action", action_id=action_id)
@@ -90,15 +97,13 @@ async def action_for(tenant_id: str, action_id: str, *, deps: Deps, session: Asy
     return action
 
 
-async def status_for(tenant_id: str, code: str, *, deps: Deps, session: AsyncClientSession | None = None
-                     ) -> ItemStatus:
-    status = await deps.store.statuses.get(tenant_id, code, session=session)
+async def status_for(tenant_id: str, code: str, *, tx: Tx) -> ItemStatus:
+    status = await tx.statuses.get(tenant_id, code)
     if status is None or not status.active:
         raise Invalid(f"unknown status {code!r}", code="unknown_status", status_code=code)
     return status
 
 
-async def user_refs(tenant_id: str, user_ids: Iterable[str], *, deps: Deps,
-                    session: AsyncClientSession | None = None) -> dict[str, UserRef]:
-    users = await deps.store.users.active(tenant_id, list(user_ids), session=session)
+async def user_refs(tenant_id: str, user_ids: Iterable[str], *, tx: Tx) -> dict[str, UserRef]:
+    users = await tx.users.active(tenant_id, list(user_ids))
     return {user_id: user.ref() for user_id, user in users.items()}

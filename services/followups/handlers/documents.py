@@ -5,7 +5,8 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from services.followups.adapters.events import Tx
+from shared.ports import Flow
+from services.followups.ports import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.history import EntryKind
 from services.followups.domain.errors import NotFound
@@ -24,11 +25,11 @@ def safe_filename(filename: str | None) -> str:
 
 async def attach_document(action_id: str, *, filename: str | None, content_type: str,
                           read: Callable[[int], Awaitable[bytes]], caller: Caller, deps: Deps) -> dict[str, Any]:
-    tenant, store = caller.tenant_id, deps.store
-    (await action_for(tenant, action_id, deps=deps)).require_open()  # before reading any byte
+    tenant, files = caller.tenant_id, deps.adapters.files
+    (await action_for(tenant, action_id, tx=deps.read)).require_open()  # before reading any byte
     now = deps.clock.now()
     name = safe_filename(filename)
-    stored = await store.attachments.store(
+    stored = await files.store(
         tenant_id=tenant, filename=name, declared_type=content_type, read=read,
         max_bytes=deps.settings.attachment_max_bytes, allowed=frozenset(deps.settings.attachment_types), now=now)
     record = {"attachment_id": new_id(), "action_id": action_id, "filename": name,
@@ -36,25 +37,25 @@ async def attach_document(action_id: str, *, filename: str | None, content_type:
               "uploaded_by": caller.actor.model_dump(), "file_id": stored.file_id}
 
     async def work(tx: Tx) -> None:
-        action = await action_for(tenant, action_id, deps=deps, session=tx.session)
+        action = await action_for(tenant, action_id, tx=tx)
         action.require_open()
-        await store.attachments.record(tenant, {**record, "client_id": action.client_id}, session=tx.session)
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=now, events=tx.events)
+        await tx.attachments.record(tenant, {**record, "client_id": action.client_id})
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=now)
         changes.note(act.note(action, EntryKind.ATTACHMENT_ADDED, actor=caller.actor, now=now, data={
             key: record[key] for key in ("attachment_id", "filename", "content_type", "size")}))
-        await changes.save(store, tx.session)
+        await changes.save(tx)
 
     try:
-        await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+        await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
     except BaseException:
-        await store.attachments.discard(stored.file_id)  # nothing half-written: no record, no bytes
+        await files.discard(stored.file_id)  # nothing half-written: no record, no bytes
         raise
     return {key: value for key, value in record.items() if key != "file_id"}
 
 
 async def open_document(attachment_id: str, *, caller: Caller, deps: Deps
                         ) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
-    record = await deps.store.attachments.get(caller.tenant_id, attachment_id)
+    record = await deps.read.attachments.get(caller.tenant_id, attachment_id)
     if record is None:
         raise NotFound("attachment", attachment_id)
-    return record, deps.store.attachments.content(record["file_id"])
+    return record, deps.adapters.files.content(record["file_id"])

@@ -15,14 +15,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from shared.contracts.receivables import ReattachReason
 from shared.contracts.values import SYSTEM, ItemSnapshot
-from services.followups.adapters.events import Tx
-from services.followups.adapters.parsing import Row, StreamBroken
+from shared.ports import Flow
 from services.followups.domain import actions as act
 from services.followups.domain.errors import Invalid, listed
 from services.followups.domain.items import ERP_FIELDS, ErpChange, ItemInput, merge_erp_update
 from services.followups.domain.parties import Client, ClientInput, merge_client
 from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Caller, Deps, user_refs
+from services.followups.ports import Row, StreamBroken, Tx
 
 M = TypeVar("M", bound=ItemInput | ClientInput)
 ITEM_COLUMNS = frozenset({"item_id", "client_id", *ERP_FIELDS})
@@ -179,14 +179,14 @@ def _merge(report: ImportReport, result: ChunkResult) -> None:
 
 async def write_items(rows: Chunk, caller: Caller, deps: Deps) -> ChunkResult:
     """One transaction: new and changed items, their events, and rule 7 for actions they close."""
-    tenant, store = caller.tenant_id, deps.store
+    tenant = caller.tenant_id
 
     async def work(tx: Tx) -> ChunkResult:
         result = ChunkResult()
         now = deps.clock.now()
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=now, events=tx.events)
-        clients = await store.clients.many(tenant, [row.client_id for _, row in rows], session=tx.session)
-        existing = await store.items.by_ids(tenant, [row.key for _, row in rows], session=tx.session)
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=now)
+        clients = await tx.clients.many(tenant, [row.client_id for _, row in rows])
+        existing = await tx.items.by_ids(tenant, [row.key for _, row in rows])
         changes.track(existing.values())
         upserted: dict[str, list[ItemSnapshot]] = defaultdict(list)
         closed: dict[str, list[ItemSnapshot]] = defaultdict(list)
@@ -205,27 +205,26 @@ async def write_items(rows: Chunk, caller: Caller, deps: Deps) -> ChunkResult:
                     changes.put(snapshot, new=old is None)
                     (closed if kind == ErpChange.CLOSED else upserted)[snapshot.client_id].append(snapshot)
         for client_id, items in upserted.items():
-            tx.events.items_upserted(client_id, items)
+            await tx.events.items_upserted(client_id, items)
         for client_id, items in closed.items():
-            tx.events.items_closed(client_id, items)
-        await delete_actions_all_closed(changes, [i for items in closed.values() for i in items], deps=deps, tx=tx)
-        await changes.save(store, tx.session)
+            await tx.events.items_closed(client_id, items)
+        await delete_actions_all_closed(changes, [i for items in closed.values() for i in items], tx=tx)
+        await changes.save(tx)
         return result
 
-    return await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
 
 
-async def delete_actions_all_closed(changes: Changes, closed: list[ItemSnapshot], *, deps: Deps, tx: Tx) -> None:
+async def delete_actions_all_closed(changes: Changes, closed: list[ItemSnapshot], *, tx: Tx) -> None:
     """Rule 7: a specific action whose items are all closed is deleted, by the system, in the client's history."""
     holders = {item.held_by_action_id: item.client_id for item in closed if item.held_by_action_id}
     if not holders:
         return
-    actions = await deps.store.actions.many(changes.tenant_id, list(holders), session=tx.session)
+    actions = await tx.actions.many(changes.tenant_id, list(holders))
     for action in actions.values():
         if not action.is_open:
             continue
-        held = await deps.store.items.held_by(changes.tenant_id, action.client_id, action.action_id,
-                                              session=tx.session)
+        held = await tx.items.held_by(changes.tenant_id, action.client_id, action.action_id)
         changes.track(held)
         current = changes.current(item.item_id for item in held)
         if current and all(item.closed for item in current):
@@ -235,14 +234,14 @@ async def delete_actions_all_closed(changes: Changes, closed: list[ItemSnapshot]
 
 
 async def write_clients(rows: Chunk, caller: Caller, deps: Deps) -> ChunkResult:
-    tenant, store = caller.tenant_id, deps.store
+    tenant = caller.tenant_id
 
     async def work(tx: Tx) -> ChunkResult:
         result = ChunkResult()
         now = deps.clock.now()
-        existing = await store.clients.many(tenant, [row.key for _, row in rows], session=tx.session)
+        existing = await tx.clients.many(tenant, [row.key for _, row in rows])
         people = {p for _, row in rows for p in (row.collector_id, row.sales_manager_id) if p}
-        users = await user_refs(tenant, people, deps=deps, session=tx.session)
+        users = await user_refs(tenant, people, tx=tx)
         saved: list[Client] = []
         for number, row in rows:
             unknown = [f"unknown {role} {user_id!r}: it must be an active user"
@@ -258,10 +257,11 @@ async def write_clients(rows: Chunk, caller: Caller, deps: Deps) -> ChunkResult:
             result.outcomes[row.key] = (client or old, kind)
             if client is not None:
                 saved.append(client)
-                tx.events.client_upserted(client.upserted_event(
-                    collector=users.get(client.collector_id or ""), sales_manager=users.get(client.sales_manager_id or "")))
+                await tx.events.client_upserted(client.upserted_event(
+                    collector=users.get(client.collector_id or ""),
+                    sales_manager=users.get(client.sales_manager_id or "")))
         created = {client.client_id for client in saved if client.client_id not in existing}
-        await store.clients.save_all(tenant, saved, created=created, session=tx.session)
+        await tx.clients.save_all(tenant, saved, created=created)
         return result
 
-    return await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))

@@ -9,7 +9,7 @@ from typing import Any
 from shared.contracts.email import AttachmentRef
 from shared.contracts.values import ItemSnapshot, Recipient
 from shared.links import reply_token, sign_link
-from services.followups.adapters.events import Tx
+from services.followups.ports import Tx
 from services.followups.domain.actions import Action
 from services.followups.domain.errors import Invalid, NotFound, listed
 from services.followups.domain.links import (
@@ -62,8 +62,7 @@ async def attachment_refs(attachment_ids: Sequence[str], *, action: Action | Non
     if action is None:
         raise Invalid("documents belong to an action: this email has none", code="attachments_need_action")
     keys = link_keys_of(deps)
-    records = {r["attachment_id"]: r for r in await deps.store.attachments.of_action(caller.tenant_id,
-                                                                                     action.action_id)}
+    records = {r["attachment_id"]: r for r in await tx.attachments.of_action(caller.tenant_id, action.action_id)}
     unknown = [attachment_id for attachment_id in attachment_ids if attachment_id not in records]
     if unknown:
         raise Invalid(f"not documents of action {action.action_id}: {listed(unknown)}", code="unknown_attachment",
@@ -85,11 +84,11 @@ def link_summary(record: LinkRecord) -> dict[str, Any]:
 
 
 async def links_of_action(action_id: str, *, caller: Caller, deps: Deps) -> list[dict[str, Any]]:
-    return [link_summary(r) for r in await deps.store.links.of_action(caller.tenant_id, action_id)]
+    return [link_summary(r) for r in await deps.read.links.of_action(caller.tenant_id, action_id)]
 
 
 async def revoke_link(link_id: str, *, reason: str | None, caller: Caller, deps: Deps) -> dict[str, Any]:
-    store = deps.store
+    store = deps.read
     if await store.links.get(caller.tenant_id, link_id) is None:
         raise NotFound("link", link_id)
     await store.links.revoke(caller.tenant_id, link_id=link_id, by=caller.actor, at=deps.clock.now(),
@@ -101,6 +100,6 @@ async def revoke_link(link_id: str, *, reason: str | None, caller: Caller, deps:
 
 async def revoke_recipient(recipient: str, *, reason: str | None, caller: Caller, deps: Deps) -> dict[str, Any]:
     """Every link issued to this address stops working (e.g. a colleague who left)."""
-    count = await deps.store.links.revoke(caller.tenant_id, recipient=recipient, by=caller.actor,
+    count = await deps.read.links.revoke(caller.tenant_id, recipient=recipient, by=caller.actor,
                                           at=deps.clock.now(), reason=reason or "recipient's links revoked")
     return {"recipient": recipient.lower(), "revoked": count}

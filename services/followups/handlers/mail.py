@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from shared.contracts.email import AttachmentRef, EmailPurpose
 from shared.contracts.values import ItemSnapshot, Recipient, TemplateVariant
-from services.followups.adapters.events import Tx
+from services.followups.ports import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.emails import (
@@ -36,18 +36,18 @@ async def request_email(draft: EmailDraft, *, purpose: EmailPurpose, client: Cli
                         action: Action | None, changes: Changes, caller: Caller, deps: Deps, tx: Tx) -> list[str]:
     """Stage the EmailRequested(s) with the full render context; returns their request ids (one per colleague
     for an interactive email, one for a client email)."""
-    tenant, store = caller.tenant_id, deps.store
-    settings = await store.tenants.settings(tenant, session=tx.session)
+    tenant, store = caller.tenant_id, tx
+    settings = await store.tenants.settings(tenant)
     template = None
     if draft.template_id:
-        template = await store.templates.get(tenant, draft.template_id, session=tx.session)
+        template = await store.templates.get(tenant, draft.template_id)
         if template is None:
             raise Invalid(f"unknown template {draft.template_id!r}", code="unknown_template")
     internal = purpose == EmailPurpose.INTERNAL_INTERACTIVE
     language = draft.language or (settings.default_language if internal else client.language)
     variants = variants_of(draft, template, purpose=purpose, language=language,
                            default_language=settings.default_language)
-    statuses = {status.code: status for status in await store.statuses.all(tenant, session=tx.session)}
+    statuses = {status.code: status for status in await store.statuses.all(tenant)}
     attachments = await attachment_refs(draft.attachment_ids, action=action, caller=caller, deps=deps, tx=tx)
     email = _Email(draft=draft, purpose=purpose, client=client, items=items, action=action, language=language,
                    variants=variants, settings=settings, statuses=statuses, attachments=attachments)
@@ -55,7 +55,7 @@ async def request_email(draft: EmailDraft, *, purpose: EmailPurpose, client: Cli
         check_client_email(draft)
         return [await _stage(email, to=client_recipients(draft, client), reply_to=caller.address, link_url=None,
                              request_id=new_id(), changes=changes, caller=caller, deps=deps, tx=tx)]
-    colleagues = [user.email for user in await store.users.all(tenant, session=tx.session) if user.active]
+    colleagues = [user.email for user in await store.users.all(tenant) if user.active]
     check_internal_recipients(draft.to, users=colleagues, settings=settings, client=client, cc=draft.cc)
     email.variants = with_link(variants)
     active = [code for code, status in statuses.items() if status.active]
@@ -92,7 +92,7 @@ async def _stage(email: _Email, *, to: list[Recipient], reply_to: str | None, li
                  changes: Changes, caller: Caller, deps: Deps, tx: Tx, link_id: str | None = None) -> str:
     tenant, client, action, settings = caller.tenant_id, email.client, email.action, email.settings
     internal = email.purpose == EmailPurpose.INTERNAL_INTERACTIVE
-    collector = (await user_refs(tenant, [client.collector_id], deps=deps, session=tx.session)).get(
+    collector = (await user_refs(tenant, [client.collector_id], tx=tx)).get(
         client.collector_id) if client.collector_id else None
     context = render_context(client=client, items=email.items, statuses=email.statuses, settings=settings,
                              tenant_id=tenant, collector=collector, action=action,
@@ -103,7 +103,7 @@ async def _stage(email: _Email, *, to: list[Recipient], reply_to: str | None, li
                             variants=email.variants, language=email.language,
                             default_language=settings.default_language, context=context,
                             attachments=email.attachments)
-    changes.events.email_requested(event)
+    changes.publish(lambda events: events.email_requested(event))
     variants = email.variants
     subject = variants.get(email.language) or variants.get(settings.default_language) or next(iter(variants.values()))
     summary = {"request_id": request_id, "purpose": email.purpose.value, "to": [r.email for r in to],

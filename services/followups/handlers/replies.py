@@ -12,22 +12,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from pymongo.errors import DuplicateKeyError
-
 from shared.contracts.email import AttachmentRef, ReplyKind, ReplyReceived
 from shared.contracts.values import SYSTEM, Actor, ActorKind
-from shared.platform.consumer import EventContext
-from services.followups.adapters.attachments import StoredFile
-from services.followups.adapters.events import Tx
+from shared.contracts.envelope import Envelope
+from shared.ports import Flow
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
-from services.followups.domain.errors import FollowupsError, TooLarge, UnsupportedType
+from services.followups.domain.errors import FollowupsError
 from services.followups.domain.history import EntryKind
 from services.followups.domain.inbound import out_of_office_date, reply_refusal, return_date_note
 from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Deps
 from services.followups.handlers.documents import safe_filename
+from services.followups.ports import AlreadyRecorded, StoredFile, Tx
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +37,9 @@ class Fetched:
     stored: StoredFile
 
 
-async def on_reply_received(event: ReplyReceived, ctx: EventContext, *, deps: Deps) -> None:
-    tenant, store = ctx.envelope.tenant_id, deps.store
+async def on_reply_received(event: ReplyReceived, envelope: Envelope, *, deps: Deps) -> None:
+    """Not in the consumer's transaction: each outcome is a unit of work of its own, recording the reply id."""
+    tenant, store = envelope.tenant_id, deps.read
     if await store.replies.seen(tenant, event.reply_id):
         return
     action = await store.actions.get(tenant, event.action_id)
@@ -49,7 +47,7 @@ async def on_reply_received(event: ReplyReceived, ctx: EventContext, *, deps: De
         log.info("reply %s for unknown action %s of %s skipped", event.reply_id, event.action_id, tenant)
         return
     link = await store.links.get(tenant, event.link_id) if event.link_id else None
-    correlation_id = ctx.envelope.correlation_id
+    correlation_id = envelope.correlation_id
     if event.link_id and link is None:
         await _refuse(event, action, "the reply address names no link of this tenant", tenant=tenant,
                       correlation_id=correlation_id, deps=deps)
@@ -70,19 +68,18 @@ async def on_reply_received(event: ReplyReceived, ctx: EventContext, *, deps: De
     finally:
         if not written:
             for item in fetched:  # nothing half-written: no record, no bytes
-                await store.attachments.discard(item.stored.file_id)
+                await deps.adapters.files.discard(item.stored.file_id)
 
 
 async def _comment(event: ReplyReceived, action: Action, fetched: list[Fetched], refused: list[dict[str, str]], *,
                    tenant: str, correlation_id: str | None, deps: Deps) -> bool:
-    store = deps.store
     actor = Actor(kind=ActorKind.COLLEAGUE, email=event.from_email)
     base = {"via": "email_reply", "reply_id": event.reply_id, "link_id": event.link_id}
 
     async def work(tx: Tx) -> None:
-        await _record_reply(tx, tenant, event, state="accepted", deps=deps)
-        changes = Changes(tenant_id=tenant, actor=actor, now=event.received_at, events=tx.events)
-        current = await store.actions.get(tenant, action.action_id, session=tx.session)
+        await _record_reply(tx, tenant, event, state="accepted")
+        changes = Changes(tenant_id=tenant, actor=actor, now=event.received_at)
+        current = await tx.actions.get(tenant, action.action_id)
         assert current is not None
         current.require_open()
         changes.note(act.note(current, EntryKind.COMMENT_ADDED, actor=actor, now=event.received_at, text=event.text,
@@ -93,11 +90,11 @@ async def _comment(event: ReplyReceived, action: Action, fetched: list[Fetched],
                       "content_type": item.stored.content_type, "size": item.stored.size,
                       "uploaded_at": event.received_at, "uploaded_by": actor.model_dump(),
                       "file_id": item.stored.file_id, "client_id": current.client_id, "reply_id": event.reply_id}
-            await store.attachments.record(tenant, record, session=tx.session)
+            await tx.attachments.record(tenant, record)
             changes.note(act.note(current, EntryKind.ATTACHMENT_ADDED, actor=actor, now=event.received_at, data={
                 "attachment_id": item.attachment_id, "filename": item.filename,
                 "content_type": item.stored.content_type, "size": item.stored.size, **base}))
-        await changes.save(store, tx.session)
+        await changes.save(tx)
 
     return await _once(work, tenant, correlation_id, deps=deps)
 
@@ -105,15 +102,14 @@ async def _comment(event: ReplyReceived, action: Action, fetched: list[Fetched],
 async def _auto_reply(event: ReplyReceived, action: Action, *, tenant: str, correlation_id: str | None,
                       deps: Deps) -> None:
     """Not a comment: noted; a return date after the action's next step proposes (or makes) a reschedule."""
-    store = deps.store
     actor = Actor(kind=ActorKind.COLLEAGUE, email=event.from_email)
 
     async def work(tx: Tx) -> None:
-        await _record_reply(tx, tenant, event, state="auto_reply", deps=deps)
-        settings = await store.tenants.settings(tenant, session=tx.session)
-        current = await store.actions.get(tenant, action.action_id, session=tx.session)
+        await _record_reply(tx, tenant, event, state="auto_reply")
+        settings = await tx.tenants.settings(tenant)
+        current = await tx.actions.get(tenant, action.action_id)
         assert current is not None
-        changes = Changes(tenant_id=tenant, actor=actor, now=event.received_at, events=tx.events)
+        changes = Changes(tenant_id=tenant, actor=actor, now=event.received_at)
         data = {"reply_id": event.reply_id, "kind": event.kind.value, "link_id": event.link_id,
                 "return_date": event.return_date.isoformat() if event.return_date else None,
                 "return_date_note": return_date_note(event.return_date, received=event.received_at.date())}
@@ -131,7 +127,7 @@ async def _auto_reply(event: ReplyReceived, action: Action, *, tenant: str, corr
                                   before={"scheduled_for": current.scheduled_for},
                                   after={"scheduled_for": moved_to}, data={"reply_id": event.reply_id},
                                   text=f"{event.from_email} is out of office until {moved_to.isoformat()}"))
-        await changes.save(store, tx.session)
+        await changes.save(tx)
 
     await _once(work, tenant, correlation_id, deps=deps)
 
@@ -142,11 +138,11 @@ async def _refuse(event: ReplyReceived, action: Action, reason: str, *, tenant: 
                 reason)
 
     async def work(tx: Tx) -> None:
-        await _record_reply(tx, tenant, event, state="refused", deps=deps, reason=reason)
+        await _record_reply(tx, tenant, event, state="refused", reason=reason)
         entry = act.note(action, EntryKind.REPLY_REFUSED, actor=SYSTEM, now=event.received_at, text=reason, data={
             "reply_id": event.reply_id, "from_email": event.from_email, "link_id": event.link_id,
             "attachments_ignored": len(event.attachments)})
-        await deps.store.history.add(tenant, [entry], session=tx.session)
+        await tx.history.add(tenant, [entry])
 
     await _once(work, tenant, correlation_id, deps=deps)
 
@@ -156,39 +152,21 @@ async def _fetch_all(event: ReplyReceived, tenant: str, *, deps: Deps) -> tuple[
     (and named), the others are kept."""
     fetched: list[Fetched] = []
     refused: list[dict[str, str]] = []
-    if not event.attachments:
-        return fetched, refused
     limit = deps.settings.attachment_max_bytes
-    async with httpx.AsyncClient(timeout=deps.settings.reply_attachment_timeout_s, follow_redirects=False) as http:
-        for position, ref in enumerate(event.attachments):
-            name = safe_filename(ref.filename)
-            try:
-                content = await _download(http, ref, limit)
-                stored = await deps.store.attachments.store(
-                    tenant_id=tenant, filename=name, declared_type=ref.content_type, read=_reader(content),
-                    max_bytes=limit, allowed=frozenset(deps.settings.attachment_types), now=event.received_at)
-            except (FollowupsError, httpx.HTTPError) as exc:
-                reason = exc.message if isinstance(exc, FollowupsError) else f"cannot be fetched: {exc!r}"
-                log.warning("attachment %r of reply %s left out: %s", name, event.reply_id, reason)
-                refused.append({"filename": name, "reason": reason})
-                continue
-            fetched.append(Fetched(ref, _attachment_id(event.reply_id, position), name, stored))
+    for position, ref in enumerate(event.attachments):
+        name = safe_filename(ref.filename)
+        try:
+            content = await deps.adapters.fetcher.fetch(ref, limit=limit,
+                                                        timeout_s=deps.settings.reply_attachment_timeout_s)
+            stored = await deps.adapters.files.store(
+                tenant_id=tenant, filename=name, declared_type=ref.content_type, read=_reader(content),
+                max_bytes=limit, allowed=frozenset(deps.settings.attachment_types), now=event.received_at)
+        except FollowupsError as exc:
+            log.warning("attachment %r of reply %s left out: %s", name, event.reply_id, exc.message)
+            refused.append({"filename": name, "reason": exc.message})
+            continue
+        fetched.append(Fetched(ref, _attachment_id(event.reply_id, position), name, stored))
     return fetched, refused
-
-
-async def _download(http: httpx.AsyncClient, ref: AttachmentRef, limit: int) -> bytes:
-    if not ref.url.startswith(("http://", "https://")):
-        raise UnsupportedType("the attachment's reference is not an http(s) URL", ())
-    if ref.size > limit:
-        raise TooLarge("the attachment", limit)
-    content = bytearray()
-    async with http.stream("GET", ref.url) as response:
-        response.raise_for_status()
-        async for chunk in response.aiter_bytes():
-            content.extend(chunk)
-            if len(content) > limit:
-                raise TooLarge("the attachment", limit)
-    return bytes(content)
 
 
 def _reader(content: bytes) -> Any:
@@ -206,19 +184,19 @@ def _attachment_id(reply_id: str, position: int) -> str:
     return hashlib.sha256(f"{reply_id}:{position}".encode()).hexdigest()[:24]
 
 
-async def _record_reply(tx: Tx, tenant: str, event: ReplyReceived, *, state: str, deps: Deps,
-                        reason: str | None = None) -> None:
-    await deps.store.replies.add(tenant, {"reply_id": event.reply_id, "action_id": event.action_id,
+async def _record_reply(tx: Tx, tenant: str, event: ReplyReceived, *, state: str, reason: str | None = None
+                        ) -> None:
+    await tx.replies.add(tenant, {"reply_id": event.reply_id, "action_id": event.action_id,
                                           "link_id": event.link_id, "from_email": event.from_email,
                                           "kind": event.kind.value, "state": state, "reason": reason,
-                                          "received_at": event.received_at}, session=tx.session)
+                                          "received_at": event.received_at})
 
 
 async def _once(work: Any, tenant: str, correlation_id: str | None, *, deps: Deps) -> bool:
     """Run the reply's transaction; False when the reply was recorded meanwhile (a concurrent redelivery)."""
     try:
-        await deps.uow.run(work, tenant_id=tenant, correlation_id=correlation_id)
-    except DuplicateKeyError:
+        await deps.uow.run(work, flow=Flow(tenant, correlation_id))
+    except AlreadyRecorded:
         log.info("reply already handled: nothing more to do")
         return False
     return True

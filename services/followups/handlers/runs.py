@@ -11,22 +11,23 @@ import logging
 from shared.contracts.dunning import ScheduledActionExecuted
 from shared.contracts.receivables import ReattachReason
 from shared.contracts.values import SYSTEM
-from shared.platform.consumer import EventContext
-from services.followups.adapters.events import Events, stage_from
+from shared.contracts.envelope import Envelope
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action
 from services.followups.domain.history import EntryKind
 from services.followups.domain.runs import RunEffect, RunVerdict, judge_run
 from services.followups.handlers.changes import Changes
 from services.followups.handlers.context import Deps
+from services.followups.ports import Tx
 
 log = logging.getLogger(__name__)
 
 
-async def on_scheduled_action_executed(event: ScheduledActionExecuted, ctx: EventContext, *, deps: Deps) -> None:
+async def on_scheduled_action_executed(event: ScheduledActionExecuted, envelope: Envelope, tx: Tx, *,
+                                       deps: Deps) -> None:
     """Apply dunning's run to the action as it is now; a run of another tenant's or an unknown action is skipped."""
-    tenant = ctx.envelope.tenant_id
-    action = await deps.store.actions.get(tenant, event.action_id, session=ctx.session)
+    tenant = envelope.tenant_id
+    action = await tx.actions.get(tenant, event.action_id)
     if action is None or action.client_id != event.client_id:
         log.info("run of unknown action %s (client %s) of %s skipped", event.action_id, event.client_id, tenant)
         return
@@ -34,19 +35,17 @@ async def on_scheduled_action_executed(event: ScheduledActionExecuted, ctx: Even
     if verdict.effect is RunEffect.NOTHING:
         log.info("run of action %s of %s changes nothing: %s", action.action_id, tenant, verdict.why)
         return
-    assert ctx.session is not None, "a transactional route"
-    changes = Changes(tenant_id=tenant, actor=SYSTEM, now=deps.clock.now(), events=Events())
-    await _apply(verdict, action, event, ctx, changes=changes, deps=deps)
-    await changes.save(deps.store, ctx.session)
-    await stage_from(ctx, changes.events)
+    changes = Changes(tenant_id=tenant, actor=SYSTEM, now=deps.clock.now())
+    await _apply(verdict, action, event, envelope, tx, changes=changes)
+    await changes.save(tx)
 
 
-async def _apply(verdict: RunVerdict, action: Action, event: ScheduledActionExecuted, ctx: EventContext, *,
-                 changes: Changes, deps: Deps) -> None:
-    tenant, session = changes.tenant_id, ctx.session
+async def _apply(verdict: RunVerdict, action: Action, event: ScheduledActionExecuted, envelope: Envelope, tx: Tx, *,
+                 changes: Changes) -> None:
+    tenant = changes.tenant_id
     run = {"scheduled_for": event.scheduled_for.isoformat(), "executed_version": event.action_version,
            "outcome": event.outcome.value, "reason": event.reason, "email_request_id": event.email_request_id,
-           "confirmed_by": event.confirmed_by, "ran_at": ctx.envelope.time.isoformat()}
+           "confirmed_by": event.confirmed_by, "ran_at": envelope.time.isoformat()}
     if verdict.effect is RunEffect.NOTE_SKIPPED:
         changes.note(act.note(action, EntryKind.EXECUTION_SKIPPED, actor=SYSTEM, now=changes.now, text=event.reason,
                               data=run, client_level=True))
@@ -55,9 +54,9 @@ async def _apply(verdict: RunVerdict, action: Action, event: ScheduledActionExec
         changes.note(act.note(action, EntryKind.EXECUTION_IGNORED, actor=SYSTEM, now=changes.now, text=verdict.why,
                               data=run))
         return
-    held = await deps.store.items.held_by(tenant, action.client_id, action.action_id, session=session)
+    held = await tx.items.held_by(tenant, action.client_id, action.action_id)
     if verdict.effect is RunEffect.EXECUTE:
-        confirmed_by = event.confirmed_by or await _confirmed_here_by(tenant, action, ctx, deps=deps)
+        confirmed_by = event.confirmed_by or await _confirmed_here_by(tenant, action, tx)
         change = act.execute(action, executed_version=event.action_version, email_request_id=event.email_request_id,
                              confirmed_by=confirmed_by, reason=event.reason, now=changes.now)
         changes.end_action(change, held, ReattachReason.ACTION_EXECUTED)
@@ -69,7 +68,7 @@ async def _apply(verdict: RunVerdict, action: Action, event: ScheduledActionExec
                        held, reason)
 
 
-async def _confirmed_here_by(tenant: str, action: Action, ctx: EventContext, *, deps: Deps) -> str | None:
+async def _confirmed_here_by(tenant: str, action: Action, tx: Tx) -> str | None:
     """Who confirmed the action in this service (dunning names only those who confirmed from its agenda)."""
-    entry = await deps.store.history.latest(tenant, action.action_id, EntryKind.CONFIRMED.value, session=ctx.session)
+    entry = await tx.history.latest(tenant, action.action_id, EntryKind.CONFIRMED.value)
     return entry.actor.id or entry.actor.email if entry else None

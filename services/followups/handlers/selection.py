@@ -4,7 +4,6 @@ settings resolved from its source. Shared by the wizard and the action commands.
 from collections.abc import Sequence
 
 from shared.contracts.values import ItemSnapshot
-from services.followups.adapters.events import Tx
 from services.followups.domain.actions import Action, ActionDraft
 from services.followups.domain.drafts import ActionSource, ActionSpec, owner_candidates, resolve_draft
 from services.followups.domain.errors import Invalid, ItemsAlreadyHeld
@@ -12,18 +11,18 @@ from services.followups.domain.items import check_selection, held_by_others
 from services.followups.domain.parties import Client
 from services.followups.domain.statuses import ItemStatus
 from services.followups.handlers.context import Caller, Deps, action_for, status_for, user_refs
+from services.followups.ports import Tx
 
 
 async def select_items(client: Client, item_ids: Sequence[str], *, all_open: bool = False, deps: Deps, tx: Tx,
                        caller: Caller) -> list[ItemSnapshot]:
     """The client's selected items: every id known, of this client, and open; else 422 naming the bad ones."""
-    store = deps.store
     if all_open:
-        items = await store.items.of_client(caller.tenant_id, client.client_id, open_only=True, session=tx.session)
+        items = await tx.items.of_client(caller.tenant_id, client.client_id, open_only=True)
         if not items:
             raise Invalid(f"client {client.client_id} has no open item", code="no_open_items")
     else:
-        found = await store.items.select(caller.tenant_id, client.client_id, item_ids, session=tx.session)
+        found = await tx.items.select(caller.tenant_id, client.client_id, item_ids)
         items = check_selection(item_ids, found, client_id=client.client_id)
     if len(items) > deps.settings.max_items_per_action:
         raise Invalid(f"{len(items)} items selected; one request handles at most "
@@ -31,9 +30,9 @@ async def select_items(client: Client, item_ids: Sequence[str], *, all_open: boo
     return items
 
 
-async def holders_of(items: Sequence[ItemSnapshot], *, caller: Caller, deps: Deps, tx: Tx) -> dict[str, Action]:
+async def holders_of(items: Sequence[ItemSnapshot], *, caller: Caller, tx: Tx) -> dict[str, Action]:
     held = {item.held_by_action_id for item in items if item.held_by_action_id}
-    return await deps.store.actions.many(caller.tenant_id, sorted(held), session=tx.session) if held else {}
+    return await tx.actions.many(caller.tenant_id, sorted(held)) if held else {}
 
 
 def refuse_held_elsewhere(items: Sequence[ItemSnapshot], holders: dict[str, Action], action_id: str | None) -> None:
@@ -49,15 +48,15 @@ async def draft_for(spec: ActionSpec, *, client: Client, status: ItemStatus | No
     """Resolve a new action's settings from its source, loading only what that source needs."""
     tenant = caller.tenant_id
     if spec.source == ActionSource.STATUS_MODEL and spec.status_code:
-        status = await status_for(tenant, spec.status_code, deps=deps, session=tx.session)
+        status = await status_for(tenant, spec.status_code, tx=tx)
     template = copied = None
     if spec.template_id:
-        template = await deps.store.templates.get(tenant, spec.template_id, session=tx.session)
+        template = await tx.templates.get(tenant, spec.template_id)
         if template is None:
             raise Invalid(f"unknown template {spec.template_id!r}", code="unknown_template")
     if spec.source == ActionSource.COPY_ACTION and spec.copy_from_action_id:
-        copied = await action_for(tenant, spec.copy_from_action_id, deps=deps, session=tx.session, referenced=True)
+        copied = await action_for(tenant, spec.copy_from_action_id, tx=tx, referenced=True)
     candidates = owner_candidates(spec, status=status, copied=copied, caller_id=caller.user_id, client=client)
-    users = await user_refs(tenant, candidates, deps=deps, session=tx.session)
+    users = await user_refs(tenant, candidates, tx=tx)
     return resolve_draft(spec, client=client, today=deps.clock.today(), status=status, template=template,
                          copied=copied, users=users, caller_id=caller.user_id)

@@ -6,7 +6,8 @@ from typing import Any
 
 from shared.contracts.email import EmailPurpose
 from shared.contracts.values import ItemSnapshot
-from services.followups.adapters.events import Tx
+from shared.ports import Flow
+from services.followups.ports import Tx
 from services.followups.domain import actions as act
 from services.followups.domain.actions import Action, ActionDraft
 from services.followups.domain.errors import Invalid
@@ -30,16 +31,16 @@ async def change_status(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dic
     tenant = caller.tenant_id
 
     async def work(tx: Tx) -> dict[str, Any]:
-        client = await client_for(tenant, cmd.client_id, deps=deps, session=tx.session)
+        client = await client_for(tenant, cmd.client_id, tx=tx)
         items = await select_items(client, cmd.item_ids, all_open=cmd.all_open_items, deps=deps, tx=tx,
                                    caller=caller)
-        status = await status_for(tenant, cmd.status_code, deps=deps, session=tx.session) if cmd.status_code else None
+        status = await status_for(tenant, cmd.status_code, tx=tx) if cmd.status_code else None
         next_action = cmd.next_action or default_next_action(status, items)
         check_plan(status, next_action, items)
-        holders = await holders_of(items, caller=caller, deps=deps, tx=tx)
+        holders = await holders_of(items, caller=caller, tx=tx)
         placement = await _plan_placement(next_action, client=client, items=items, holders=holders, status=status,
                                           caller=caller, deps=deps, tx=tx)
-        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now(), events=tx.events)
+        changes = Changes(tenant_id=tenant, actor=caller.actor, now=deps.clock.now())
         changes.track(items)
         ids = [item.item_id for item in items]
         released_from = _held_ids(items, holders) if status is not None and status.resolves else {}
@@ -55,7 +56,7 @@ async def change_status(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dic
             if draft is not None:
                 emails.extend(await request_email(draft, purpose=purpose, client=client, items=current,
                                                   action=action, changes=changes, caller=caller, deps=deps, tx=tx))
-        await changes.save(deps.store, tx.session)
+        await changes.save(tx)
         return {"client_id": client.client_id, "item_count": len(ids), "status_code": cmd.status_code,
                 "next_action": next_action.kind,
                 "action": action.snapshot().model_dump(mode="json", exclude={"item_ids"}) | {
@@ -63,7 +64,7 @@ async def change_status(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dic
                 "released": [{"action_id": a, "item_count": len(i)} for a, i in released_from.items()],
                 "email_request_ids": emails}
 
-    return await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
 
 
 async def suggest(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dict[str, Any]:
@@ -71,10 +72,10 @@ async def suggest(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dict[str,
     tenant = caller.tenant_id
 
     async def work(tx: Tx) -> dict[str, Any]:
-        client = await client_for(tenant, cmd.client_id, deps=deps, session=tx.session)
+        client = await client_for(tenant, cmd.client_id, tx=tx)
         items = await select_items(client, cmd.item_ids, all_open=cmd.all_open_items, deps=deps, tx=tx,
                                    caller=caller)
-        status = await status_for(tenant, cmd.status_code, deps=deps, session=tx.session) if cmd.status_code else None
+        status = await status_for(tenant, cmd.status_code, tx=tx) if cmd.status_code else None
         next_action = cmd.next_action or default_next_action(status, items)
         proposal: dict[str, Any] = {"next_action": next_action.model_dump(mode="json")}
         if isinstance(next_action, CreateAction):
@@ -82,7 +83,7 @@ async def suggest(cmd: ChangeStatus, *, caller: Caller, deps: Deps) -> dict[str,
             proposal["action"] = draft.model_dump(mode="json")
         return proposal
 
-    return await deps.uow.run(work, tenant_id=tenant, correlation_id=caller.correlation_id)
+    return await deps.uow.run(work, flow=Flow(tenant, caller.correlation_id))
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ async def _plan_placement(next_action: NextAction, *, client: Client, items: lis
                           tx: Tx) -> Placement:
     """Step 3 checked before any write (409 for an item another action holds)."""
     if isinstance(next_action, AddToAction):
-        target = await action_for(caller.tenant_id, next_action.action_id, deps=deps, session=tx.session,
+        target = await action_for(caller.tenant_id, next_action.action_id, tx=tx,
                                   referenced=True)
         target.require_open()
         if target.client_id != client.client_id:

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.followups.adapters.attachments import check_content
-from services.followups.adapters.parsing import Row, StreamBroken, csv_rows, json_array_rows, ndjson_rows
+from services.followups.api.parsing import Row, StreamBroken, csv_rows, json_array_rows, ndjson_rows
 from services.followups.domain.emails import EmailDraft, check_internal_recipients, variants_of
 from services.followups.domain.errors import Invalid, UnsupportedType
 from services.followups.domain.parties import Client, TenantSettings

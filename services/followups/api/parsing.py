@@ -5,20 +5,8 @@ import codecs
 import csv
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-
-class StreamBroken(Exception):
-    """The body cannot be read any further (bad encoding, malformed JSON, a row over the size limit)."""
-
-
-@dataclass(frozen=True)
-class Row:
-    number: int  # CSV: line where the record starts; JSON: 1-based position in the array / stream
-    data: dict[str, Any] | None
-    error: str | None = None
-    header: list[str] | None = None  # the CSV header row: the column names, nothing to import
+from services.followups.ports import Row, StreamBroken
 
 
 async def _text(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:

@@ -21,9 +21,9 @@ from services.followups.domain.links import form_token, verify_download
 from services.followups.handlers import colleague
 from services.followups.handlers.colleague import LinkRefused, OpenedLink
 from services.followups.handlers.context import Deps, link_keys_of
-from services.followups.pages.i18n import language_of
-from services.followups.pages.render import page, refused, secured, see_other
-from services.followups.pages.view import case_view, size_text
+from services.followups.api.pages.i18n import language_of
+from services.followups.api.pages.render import page, refused, secured, see_other
+from services.followups.api.pages.view import case_view, size_text
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -89,7 +89,7 @@ async def post_status(token: str, request: Request, deps: Service) -> Response:
 @router.get("/l/{token}/attachments/{attachment_id}")
 async def link_download(token: str, attachment_id: str, request: Request, deps: Service) -> Response:
     async def send(opened: OpenedLink, language: str) -> Response:
-        record = await deps.store.attachments.get(opened.tenant_id, attachment_id)
+        record = await deps.read.attachments.get(opened.tenant_id, attachment_id)
         if record is None or opened.action is None or record["action_id"] != opened.action.action_id:
             return refused("unknown", language=language)
         return _file(record, deps)
@@ -106,7 +106,7 @@ async def signed_download(token: str, deps: Service) -> Response:
         return secured(PlainTextResponse(f"refused: {exc.reason.value}", status_code=status))
     except Unavailable as exc:
         return secured(PlainTextResponse(exc.message, status_code=503))
-    record = await deps.store.attachments.get(grant.tenant_id, grant.attachment_id)
+    record = await deps.read.attachments.get(grant.tenant_id, grant.attachment_id)
     if record is None:
         return secured(PlainTextResponse("unknown attachment", status_code=404))
     return _file(record, deps)
@@ -193,7 +193,7 @@ def _caller(opened: OpenedLink, request: Request) -> Any:
 
 
 def _file(record: dict[str, Any], deps: Deps) -> Response:
-    content: AsyncIterator[bytes] = deps.store.attachments.content(record["file_id"])
+    content: AsyncIterator[bytes] = deps.adapters.files.content(record["file_id"])
     return secured(StreamingResponse(content, media_type=record["content_type"], headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record['filename'])}",
         "Content-Length": str(record["size"])}))

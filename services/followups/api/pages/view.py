@@ -65,7 +65,7 @@ class Formats:
 
 
 async def case_view(opened: OpenedLink, *, language: str, deps: Deps) -> CaseView:
-    tenant, store, f = opened.tenant_id, deps.store, Formats(language)
+    tenant, store, f = opened.tenant_id, deps.read, Formats(language)
     statuses = {s.code: s for s in await store.statuses.all(tenant)}
     settings = await store.tenants.settings(tenant)
     label = _labeller(statuses, language)
@@ -111,7 +111,7 @@ async def case_view(opened: OpenedLink, *, language: str, deps: Deps) -> CaseVie
 async def _activity(opened: OpenedLink, f: Formats, label: Any, *, deps: Deps) -> list[dict[str, Any]]:
     if opened.action is None:
         return []
-    entries = await deps.store.history.of_action(opened.tenant_id, opened.action.action_id, limit=1000)
+    entries = await deps.read.history.of_action(opened.tenant_id, opened.action.action_id, limit=1000)
     shown = [entry for entry in entries if entry.kind.value in ACTIVITY_KINDS][-ACTIVITY_SHOWN:]
     activity = []
     for entry in reversed(shown):  # newest first

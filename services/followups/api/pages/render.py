@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from services.followups.pages.i18n import translator
+from services.followups.api.pages.i18n import translator
 
 STATIC = Path(__file__).parent / "static"
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
