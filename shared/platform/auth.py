@@ -5,35 +5,17 @@ In production the keys come from the OIDC provider's JWKS; locally from a PEM fi
 """
 
 import asyncio
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from shared.identity import Principal, Role
 from shared.platform.errors import ConfigError
 from shared.platform.settings import AuthSettings
 
 ALGORITHMS = ["RS256", "ES256"]
-
-
-class Role(StrEnum):
-    COLLECTOR = "collector"
-    CREDIT_MANAGER = "credit_manager"
-    ADMIN = "admin"
-
-
-class Principal(BaseModel):
-    """Who is calling: a user of one tenant, with one role."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tenant_id: str
-    user_id: str
-    role: Role
-    email: str | None = None
-    name: str | None = None
 
 
 class TokenVerifier:

@@ -12,7 +12,7 @@ from services.dunning.domain.state import ClientState, RunState
 from services.dunning.handlers.actions import run_action
 from services.dunning.ports import DunningUnitOfWork, Tx
 from shared.contracts.dunning import StepOutcome
-from shared.platform.auth import Principal
+from shared.identity import Principal
 from shared.platform.clock import Clock
 from shared.ports import Duplicate, Flow
 

@@ -8,10 +8,11 @@ The actor may be a user, a colleague acting from an interactive email (by addres
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from bson import ObjectId
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.values import Actor
+from shared.identity import ordered_id
 
 
 class EntryKind(StrEnum):
@@ -47,9 +48,8 @@ class HistoryEntry(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    # An ObjectId grows with time and, within a process, with every id made: entries of one command (same
-    # timestamp) keep the order they were made in.
-    entry_id: str = Field(default_factory=lambda: str(ObjectId()))
+    # Entries of one command (same timestamp) keep the order they were made in.
+    entry_id: str = Field(default_factory=ordered_id)
     client_id: str
     action_id: str | None = None
     client_level: bool = False

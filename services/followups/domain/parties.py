@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from shared.contracts.receivables import ClientUpserted
 from shared.contracts.values import Contact, Currency, EmailAddress, Identifier, LanguageCode, LatePenaltySettings, UserRef
-from shared.platform.auth import Role
+from shared.identity import Role
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Domain = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
