@@ -236,7 +236,8 @@ class ServiceRuntime:
             marker_topic=f"{self.settings.kafka_topic_prefix}arf._relay.{self.db.name}",
         )
         for worker in [self.relay.run, *self._workers]:
-            self._tasks.append(asyncio.create_task(_forever(worker), name=f"{self.name}-{worker.__qualname__}"))
+            label = getattr(worker, "__qualname__", None) or repr(worker)  # a partial has no __qualname__
+            self._tasks.append(asyncio.create_task(_forever(worker), name=f"{self.name}-{label}"))
         log.info("%s is ready", self.name)
 
     async def _ensure_platform_indexes(self) -> None:
@@ -281,14 +282,19 @@ class OfflineRouter:
     def __init__(self, consumer: str) -> None:
         self.consumer = consumer
         self.routes: dict[str, Route] = {}
+        self.handled: set[str] = set()  # event ids, as the consumer's processed-events record keeps them
 
     def on(self, payload_cls: type[EventPayload], handler: Handler, *, transactional: bool = True) -> None:
         self.routes[payload_cls.type_name()] = Route(payload_cls, handler, transactional)
 
     async def deliver(self, envelope: Envelope) -> None:
+        """Hand the event to its handler once: a redelivered event id changes nothing, as with the consumer."""
+        if envelope.id in self.handled:
+            return
         route = self.routes[envelope.type]
         await route.handler(envelope.payload(route.payload_cls), EventContext(envelope=envelope, session=None,
                                                                                outbox=None))
+        self.handled.add(envelope.id)
 
 
 async def _forever(worker: Hook) -> None:

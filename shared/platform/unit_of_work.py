@@ -22,10 +22,13 @@ TxT = TypeVar("TxT")
 
 
 class MongoOutgoing:
-    """Stages events in the outbox, in the transaction of `session`."""
+    """Stages events in the outbox, in the transaction of `session`; `deferred`, it keeps them until
+    `flush` (a unit of work of its own flushes once, before committing: one outbox write per command)."""
 
-    def __init__(self, outbox: Outbox, session: AsyncClientSession | None, flow: Flow | None) -> None:
+    def __init__(self, outbox: Outbox, session: AsyncClientSession | None, flow: Flow | None, *,
+                 deferred: bool = False) -> None:
         self._outbox, self._session, self._flow = outbox, session, flow
+        self._pending: list[Envelope] | None = [] if deferred else None
 
     async def stage(self, payload: EventPayload, *, key_id: str, subject: str | None = None) -> None:
         await self._stage([self._envelope(payload, key_id, subject)])
@@ -43,7 +46,15 @@ class MongoOutgoing:
     async def _stage(self, envelopes: list[Envelope]) -> None:
         if self._session is None:
             raise RuntimeError("events are published only from inside a unit of work")
-        await self._outbox.stage(self._session, envelopes)
+        if self._pending is not None:
+            self._pending.extend(envelopes)
+        else:
+            await self._outbox.stage(self._session, envelopes)
+
+    async def flush(self) -> None:
+        if self._pending and self._session is not None:
+            pending, self._pending = self._pending, []
+            await self._outbox.stage(self._session, pending)
 
 
 Bind = Callable[[AsyncClientSession | None, MongoOutgoing], TxT]
@@ -61,7 +72,10 @@ class MongoUnitOfWork(Generic[TxT]):
     async def run(self, work: Callable[[TxT], Awaitable[T]], *, flow: Flow) -> T:
         """`work` in a transaction of its own; a duplicate key comes out as the port's `Duplicate`."""
         async def attempt(session: AsyncClientSession) -> T:
-            return await work(self._bind(session, MongoOutgoing(self._outbox, session, flow)))
+            outgoing = MongoOutgoing(self._outbox, session, flow, deferred=True)
+            result = await work(self._bind(session, outgoing))
+            await outgoing.flush()
+            return result
 
         try:
             result = await run_in_transaction(self._client, attempt)
@@ -76,3 +90,17 @@ class MongoUnitOfWork(Generic[TxT]):
 
     def reading(self) -> TxT:
         return self._reading
+
+
+def in_consumer_transaction(handler: Callable[..., Awaitable[None]], uow: "MongoUnitOfWork[Any] | Any",
+                            **kwargs: Any) -> Callable[[Any, EventContext], Awaitable[None]]:
+    """A consumer route calling `handler(event, envelope, tx, **kwargs)` in the consumer's transaction (which
+    also records the event as handled). Offline, where the consumer has no transaction (a service on fakes),
+    in a unit of work of its own: all or nothing there too."""
+
+    async def on_event(event: Any, ctx: EventContext) -> None:
+        if ctx.session is None:
+            await uow.run(lambda tx: handler(event, ctx.envelope, tx, **kwargs), flow=Flow.caused_by(ctx.envelope))
+        else:
+            await handler(event, ctx.envelope, uow.joined(ctx), **kwargs)
+    return on_event

@@ -10,8 +10,6 @@ from services.indicators.domain.figures import EMPTY, AggregateKey, Figures
 from services.indicators.domain.history import LogEntry, start_of
 from services.indicators.domain.kpis import ReportingCurrency
 from services.indicators.ports import Adapters, HeldAction, HeldItem, ScopeFigures
-from shared.platform.consumer import EventContext
-from shared.ports import Flow
 from tests.indicators.fakes.store import InMemoryStore
 from tests.support.memory import MemoryOutgoing, MemoryUnitOfWork
 
@@ -138,13 +136,10 @@ def bind(state: InMemoryStore, outgoing: MemoryOutgoing) -> FakeTx:
 
 
 class FakeUnitOfWork(MemoryUnitOfWork[InMemoryStore, FakeTx]):
-    """The in-memory unit of work, joining an event's delivery as the consumer's transaction."""
+    """The in-memory unit of work over the indicators' fakes."""
 
     def __init__(self, state: InMemoryStore) -> None:
         super().__init__(state, bind)
-
-    def joined(self, ctx: EventContext) -> FakeTx:
-        return bind(self.state, MemoryOutgoing(Flow.caused_by(ctx.envelope)))
 
 
 def fake_adapters(store: InMemoryStore | None = None) -> Adapters:
