@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from shared.contracts.actions import ActionChange, ActionChanged
 from shared.contracts.values import (
@@ -28,25 +28,10 @@ ActionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 SENDABLE = frozenset({ActionType.EMAIL, ActionType.LETTER, ActionType.SMS})
 
 
-class Action(BaseModel):
-    """A specific action as stored. It holds its open items while it is open (rule 1)."""
+class Action(ActionSnapshot):
+    """A specific action as stored: its published snapshot, and who created it when. It holds its open items
+    while it is open (rule 1)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    action_id: str
-    client_id: str
-    type: ActionType
-    name: str
-    scheduled_for: date
-    owner: UserRef | None = None
-    automatic: bool = False
-    to_be_confirmed: bool = False
-    state: ActionState = ActionState.OPEN
-    item_ids: list[str] = Field(default_factory=list)
-    content: ActionContent | None = None
-    resolution_note: str | None = None
-    version: int = Field(ge=1)
-    changed_at: datetime
     created_at: datetime
     created_by: Actor
     closed_at: datetime | None = None
@@ -60,12 +45,7 @@ class Action(BaseModel):
             raise ActionNotOpen(self.action_id, str(self.state))
 
     def snapshot(self) -> ActionSnapshot:
-        return ActionSnapshot(
-            action_id=self.action_id, client_id=self.client_id, type=self.type, name=self.name,
-            scheduled_for=self.scheduled_for, owner=self.owner, automatic=self.automatic,
-            to_be_confirmed=self.to_be_confirmed, state=self.state, item_ids=self.item_ids, content=self.content,
-            resolution_note=self.resolution_note, version=self.version, changed_at=self.changed_at,
-        )
+        return ActionSnapshot(**{name: getattr(self, name) for name in ActionSnapshot.model_fields})
 
 
 class ActionDraft(BaseModel):
