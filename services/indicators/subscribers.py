@@ -21,15 +21,7 @@ from services.indicators.handlers import changes, definitions
 from services.indicators.ports import IndicatorsUnitOfWork, IndicatorStore, Keys
 from shared.contracts.actions import ActionChanged
 from shared.contracts.envelope import Envelope, EventPayload
-from shared.contracts.receivables import (
-    ClientUpserted,
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemStatusDefined,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import ITEM_EVENTS, ClientUpserted, ItemStatusDefined
 from shared.contracts.topics import Stream
 from shared.platform.clock import Clock
 from shared.platform.consumer import EventContext, EventRouter, Handler
@@ -115,11 +107,7 @@ def routes(*, uow: IndicatorsUnitOfWork, clock: Clock, settings: IndicatorsSetti
     counted = partial(partial, _counted, uow=uow, clock=clock)
     recounting = partial(partial, _recounting, uow=uow, clock=clock, chunk_size=settings.indicators_recount_chunk)
     return [
-        (ItemsUpserted, counted(handler=changes.on_item_event), True),
-        (ItemsClosed, counted(handler=changes.on_item_event), True),
-        (ItemStatusChanged, counted(handler=changes.on_item_event), True),
-        (ItemsDetached, counted(handler=changes.on_item_event), True),
-        (ItemsReattached, counted(handler=changes.on_item_event), True),
+        *((item_event, counted(handler=changes.on_item_event), True) for item_event in ITEM_EVENTS),
         (ActionChanged, counted(handler=changes.on_action_changed), True),
         # These two recount in transactions of their own (groups of their own); versions make them idempotent.
         (ClientUpserted, recounting(handler=definitions.on_client_upserted), False),

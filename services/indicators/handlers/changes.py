@@ -15,16 +15,9 @@ from services.indicators.domain.history import EventRef, scopes_touched
 from services.indicators.ports import Change, Counting, Counts, HeldItem, Keys, Stamp
 from shared.contracts.actions import ActionChanged
 from shared.contracts.envelope import Envelope
-from shared.contracts.receivables import (
-    ItemsClosed,
-    ItemsDetached,
-    ItemsReattached,
-    ItemStatusChanged,
-    ItemsUpserted,
-)
+from shared.contracts.receivables import ItemEvent
 from shared.contracts.values import ActionSnapshot, ItemSnapshot
 
-ItemEvent = ItemsUpserted | ItemsClosed | ItemStatusChanged | ItemsDetached | ItemsReattached
 CountedEvent = ItemEvent | ActionChanged
 
 
