@@ -13,7 +13,7 @@ import aiosmtplib
 from aiosmtplib import SMTPResponseException
 
 from services.mailer.config import SmtpSettings
-from services.mailer.domain import Outcome, Verdict, verdict_for_code
+from services.mailer.domain.sends import Outcome, Verdict, verdict_for_code
 
 STARTTLS = {"auto": None, "always": True, "never": False}
 
