@@ -38,7 +38,8 @@ class SendLedger(Protocol):
         ...
 
     async def claim_due(self, *, owner: str, limit: int, now: datetime, until: datetime) -> list[Send]:
-        """Claim up to `limit` pending rows whose attempt is due, oldest due first (pending → sending)."""
+        """Claim up to `limit` pending rows whose attempt is due, the oldest due ones (pending → sending;
+        returned in no particular order)."""
         ...
 
     async def claim_ids(self, send_ids: Sequence[str], *, owner: str, now: datetime, until: datetime) -> list[Send]:

@@ -12,28 +12,12 @@ from datetime import datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.mailer.domain.reports import delivery_report
 from services.mailer.domain.sends import Report, Send
-from shared.contracts.email import EmailDelivered, EmailFailed, ReplyReceived
-from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.email import ReplyReceived
+from shared.contracts.envelope import Envelope
 from shared.platform.outbox import Outbox
 from shared.ports import Flow
-
-
-def delivery_report(send: Send, report: Report, *, at: datetime) -> EventPayload:
-    """The event of one report: delivered to its recipients, or failed for them."""
-    if report.failure is None:
-        return EmailDelivered(
-            request_id=send.request_id, idempotency_key=send.idempotency_key, client_id=send.client_id,
-            action_id=send.action_id, purpose=send.purpose, recipients=list(report.recipients),
-            message_id=send.message_id, delivered_at=at,
-        )
-    failure = report.failure
-    return EmailFailed(
-        request_id=send.request_id, idempotency_key=send.idempotency_key, client_id=send.client_id,
-        action_id=send.action_id, purpose=send.purpose, recipients=list(report.recipients),
-        message_id=send.message_id, kind=failure.kind, reason=failure.reason[:2000], smtp_code=failure.smtp_code,
-        failed_at=at,
-    )
 
 
 class OutboxPublisher:
