@@ -320,6 +320,7 @@ class FakeConnection:
         return self.sent >= self.max_messages
 
     async def open(self) -> None:
+        self.open_now = False  # as SmtpConnection: whatever was open is closed first
         if self.relay.down:
             raise ConnectionRefusedError("the relay is down")
         self.open_now, self.sent = True, 0

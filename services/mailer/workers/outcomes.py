@@ -105,9 +105,13 @@ class Outcomes:
 
 
 async def wait_briefly(event: asyncio.Event, timeout_s: float) -> None:
-    """Until the event is set or the timeout passes, whichever comes first; then clear it."""
+    """Until the event is set or the timeout passes, whichever comes first; then clear it.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the event is set
+    (the event is set all the time under load), and the worker would then never stop."""
+    waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait_for(event.wait(), timeout_s)
-    except TimeoutError:
-        pass
+        await asyncio.wait([waiter], timeout=timeout_s)
+    finally:
+        waiter.cancel()
     event.clear()
