@@ -88,6 +88,8 @@ class SendLedger(Protocol):
 
 
 class SuppressionList(Protocol):
+    """Addresses no email goes to, per tenant (addresses compared in lower case)."""
+
     async def get(self, tenant_id: str, email: str) -> Suppression | None: ...
 
     async def put(self, tenant_id: str, entry: Suppression) -> None:
@@ -106,6 +108,8 @@ class SuppressionList(Protocol):
 
 
 class ReplyRoutes(Protocol):
+    """Where a reply to each internal interactive email belongs, by the digest of its token."""
+
     async def record(self, route: ReplyRoute) -> bool:
         """Idempotent; False when the address is another tenant's (never taken over)."""
         ...
@@ -114,6 +118,8 @@ class ReplyRoutes(Protocol):
 
 
 class InboundRecords(Protocol):
+    """One record per reply received, keyed by the reply's id."""
+
     async def seen(self, reply_id: str) -> bool: ...
 
     async def add(self, record: InboundRecord) -> None:
@@ -167,6 +173,8 @@ class ReplyFiles(Protocol):
 
 
 class RequestDeadLetters(Protocol):
+    """Where a request whose retries ran out goes, as it was received."""
+
     async def send(self, send: Send, *, reason: str, at: datetime) -> None:
         """Put the request on the dead-letter topic; raises when it cannot (try again later)."""
         ...
@@ -197,6 +205,8 @@ class SmtpTransport(Protocol):
 
 
 class AttachmentSource(Protocol):
+    """Attachments by reference, fetched when the email is sent."""
+
     async def fetch(self, ref: AttachmentRef) -> bytes:
         """The bytes of an attachment by reference; raises AttachmentUnavailable."""
         ...

@@ -27,6 +27,8 @@ BUCKET = "inbound_files"
 
 
 class MongoReplyRoutes:
+    """The route of each reply address, by the digest of its token."""
+
     def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
         self.collection = db[ROUTES]
         self.session = session

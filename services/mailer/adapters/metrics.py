@@ -6,6 +6,8 @@ from shared.platform.metrics import Metrics
 
 
 class MailerMetrics:
+    """Send outcomes, relay connection failures, inbound mails and send durations."""
+
     def __init__(self, metrics: Metrics) -> None:
         registry = metrics.registry
         self.sends = Counter("arf_mailer_send_outcomes_total",

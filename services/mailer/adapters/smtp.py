@@ -19,6 +19,8 @@ STARTTLS = {"auto": None, "always": True, "never": False}
 
 
 class SmtpConnection:
+    """One connection to the relay: the SMTP transport of a sender lane."""
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self.smtp: aiosmtplib.SMTP | None = None

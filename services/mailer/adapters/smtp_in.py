@@ -43,6 +43,8 @@ UNPROCESSABLE = "554 5.6.0 This message could not be processed"
 
 @dataclass(frozen=True)
 class Recipient:
+    """A recipient checked at RCPT, and what its address stands for."""
+
     address: str
     kind: AddressKind
     target: ReplyTarget | str  # the reply's token and route, or the send id

@@ -18,6 +18,8 @@ from shared.platform.unit_of_work import MongoOutgoing, MongoUnitOfWork
 
 @dataclass(frozen=True)
 class MongoMailerTx:
+    """The repositories and publisher of one MongoDB transaction (or of none, for reads)."""
+
     sends: MongoSendLedger
     suppressions: MongoSuppressions
     routes: MongoReplyRoutes

@@ -18,6 +18,8 @@ Admin = Annotated[Principal, require_role(Role.ADMIN)]
 
 @dataclass(frozen=True)
 class ApiDeps:
+    """The unit of work, the clock, and how to wake the sender."""
+
     uow: UnitOfWork[MailerTx]
     clock: Clock
     wake_sender: Callable[[str], None]  # a send is due now: the sender claims it by id

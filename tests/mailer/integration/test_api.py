@@ -1,84 +1,15 @@
-"""The mailer's HTTP API: the documented hashtags, template check and preview for admins (a sandbox
-escape is refused with a clear 422), the send ledger and the suppression list, each tenant seeing
-only its own, behind bearer tokens."""
+"""The mailer's HTTP API through the real database: the send ledger and the suppression list, each
+tenant seeing only its own, behind bearer tokens. (The template routes touch no port: their tests
+are in `unit/test_api.py`, with twins of these.)"""
 
 import httpx
 
-from shared.templating import HASHTAGS
 from tests.mailer.integration.conftest import TENANT, Mailer
-from tests.mailer.samples import context, email_request
-
-NNBSP, NBSP = "\u202f", "\u00a0"
+from tests.mailer.samples import email_request
 
 
 def client(mailer: Mailer, role: str = "admin", tenant: str = TENANT) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=mailer.base_url, headers=mailer.auth(role, tenant))
-
-
-class TestHashtagsAndTemplates:
-    async def test_every_hashtag_is_documented_by_the_api(self, mailer: Mailer) -> None:
-        async with client(mailer, "collector") as http:
-            listed = (await http.get("/hashtags")).json()
-        assert [entry["tag"] for entry in listed] == [f"#{tag.name}" for tag in HASHTAGS]
-        assert all(entry["description"] and entry["example"] for entry in listed)
-        assert next(e for e in listed if e["name"] == "link_url")["internal_only"] is True
-
-    async def test_the_api_needs_a_valid_token(self, mailer: Mailer) -> None:
-        async with httpx.AsyncClient(base_url=mailer.base_url) as http:
-            assert (await http.get("/hashtags")).status_code == 401
-            bad = await http.get("/hashtags", headers={"Authorization": "Bearer not-a-token"})
-            assert bad.status_code == 401
-
-    async def test_preview_renders_the_clients_language_with_exact_amounts(self, mailer: Mailer) -> None:
-        from tests.mailer.samples import REMINDER
-
-        body = {"variants": {k: v.model_dump() for k, v in REMINDER.items()}, "language": "fr",
-                "context": context(language="fr").model_dump(mode="json")}
-        async with client(mailer) as http:
-            response = await http.post("/templates/preview", json=body)
-        assert response.status_code == 200, response.text
-        preview = response.json()
-        assert preview["language"] == "fr"
-        assert preview["subject"] == "Relance : 3 pièces pour Dupont & Fils"
-        assert f"Vous nous devez 1{NNBSP}234,56{NBSP}€." in preview["text"]
-        assert "Dupont &amp; Fils" not in preview["text"] and "<table" in preview["html"]
-
-    async def test_preview_falls_back_to_the_tenant_default_language_and_a_sample_case(self, mailer: Mailer) -> None:
-        body = {"variants": {"en": {"subject": "Hello #client_name", "body": "#items_amount_selected"}},
-                "language": "de", "default_language": "en"}
-        async with client(mailer) as http:
-            preview = (await http.post("/templates/preview", json=body)).json()
-        assert (preview["language"], preview["subject"]) == ("en", "Hello Dupont SA")
-        assert preview["text"] == "€1,234.56\n"
-
-    async def test_a_sandbox_escape_is_refused_at_preview_with_a_clear_error(self, mailer: Mailer) -> None:
-        body = {"variants": {"en": {"subject": "Hi", "body": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}},
-                "language": "en"}
-        async with client(mailer) as http:
-            response = await http.post("/templates/preview", json=body)
-        assert response.status_code == 422
-        detail = response.json()["detail"]
-        messages = {(p["field"], p["message"]) for p in detail["problems"]}
-        assert ("variants.en.body", "access to '__class__' is not allowed in a template") in messages
-        assert ("variants.en.body", "calling '__subclasses__' is not allowed in a template") in messages
-        assert detail["message"].startswith("the template cannot be used: variants.en.body: ")
-
-    async def test_check_lists_unknown_hashtags_and_internal_links_in_client_emails(self, mailer: Mailer) -> None:
-        body = {"variants": {"fr": {"subject": "#client_nom", "body": "#link_url"}}, "purpose": "client"}
-        async with client(mailer, "collector") as http:
-            result = (await http.post("/templates/check", json=body)).json()
-        assert result == {"valid": False, "problems": [
-            {"field": "variants.fr.subject", "message": "unknown hashtag #client_nom"},
-            {"field": "variants.fr.body", "message": "#link_url is only for internal interactive emails"},
-        ]}
-
-    async def test_only_admins_preview_and_bad_input_is_a_422(self, mailer: Mailer) -> None:
-        body = {"variants": {"en": {"subject": "s", "body": "b"}}, "language": "en"}
-        async with client(mailer, "collector") as http:
-            assert (await http.post("/templates/preview", json=body)).status_code == 403
-        async with client(mailer) as http:
-            assert (await http.post("/templates/preview", json={"variants": {}, "language": "en"})).status_code == 422
-            assert (await http.post("/templates/preview", json={**body, "language": "french"})).status_code == 422
 
 
 class TestLedgerAndSuppressions:

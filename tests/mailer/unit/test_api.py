@@ -1,6 +1,7 @@
-"""Unit twin of `integration/test_api.py`, the same bodies on fakes: the documented hashtags, template
-check and preview for admins (a sandbox escape is refused with a clear 422), the send ledger and the
-suppression list, each tenant seeing only its own, behind bearer tokens."""
+"""The mailer's HTTP API on fakes: the documented hashtags, template check and preview for admins (a
+sandbox escape is refused with a clear 422), and, as twins of `integration/test_api.py` (the same
+bodies), the send ledger and the suppression list, each tenant seeing only its own, behind bearer
+tokens."""
 
 import httpx
 
