@@ -1,26 +1,30 @@
-"""Composition root of the mailer service: builds the app from settings; tests pass overrides."""
+"""Composition root of the mailer service: builds the app from settings, on MongoDB, Kafka and SMTP by
+default or on the adapters a test passes (then offline: no database, no broker, no workers)."""
 
 import logging
 import random
-from functools import partial
+from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.mailer import api
-from services.mailer.adapters.dead_letters import RequestDeadLetters
-from services.mailer.adapters.inbound import InboundRecords, ReplyFiles, ReplyRoutes
-from services.mailer.adapters.ledger import SendLedger
-from services.mailer.adapters.reports import DeliveryReports, ReplyReports
+from services.mailer import api, subscribers
+from services.mailer.adapters.attachments import HttpAttachments
+from services.mailer.adapters.dead_letters import KafkaRequestDeadLetters
+from services.mailer.adapters.inbound import MongoInboundRecords, MongoReplyFiles
+from services.mailer.adapters.ledger import MongoSendLedger
+from services.mailer.adapters.metrics import MailerMetrics
 from services.mailer.adapters.smtp import SmtpConnection
-from services.mailer.adapters.suppressions import Suppressions
+from services.mailer.adapters.suppressions import MongoSuppressions
+from services.mailer.adapters.unit_of_work import mongo_unit_of_work
+from services.mailer.api.deps import ApiDeps
+from services.mailer.api.files import FileDeps
 from services.mailer.config import MailerSettings
-from services.mailer.handlers import on_email_requested
-from services.mailer.inbound import api as inbound_api
-from services.mailer.inbound.handlers import InboundDeps
-from services.mailer.inbound.listener import InboundListener
-from services.mailer.metrics import MailerMetrics
-from services.mailer.sender import Sender
-from shared.contracts.email import EmailDelivered, EmailFailed, EmailRequested, ReplyReceived
+from services.mailer.handlers.inbound import Inbound
+from services.mailer.handlers.requests import MailDomains
+from services.mailer.ports import Adapters
+from services.mailer.workers.inbound import InboundListener
+from services.mailer.workers.sender import Sender
+from shared.contracts.email import EmailDelivered, EmailFailed, ReplyReceived
 from shared.links import LinkKeys
 from shared.platform.clock import Clock
 from shared.platform.http import create_http_app
@@ -30,57 +34,57 @@ from shared.platform.settings import load_settings
 log = logging.getLogger(__name__)
 
 TITLE = "AR Follow-ups — mailer"
-CONSUMER = "mailer"
 
 
-def create_app(
-    settings: MailerSettings | None = None, *, clock: Clock | None = None, rng: random.Random | None = None
-) -> FastAPI:
+def create_app(settings: MailerSettings | None = None, *, clock: Clock | None = None,
+               rng: random.Random | None = None, adapters: Adapters | None = None) -> FastAPI:
+    """The mailer's HTTP app; its lifespan runs the consumer, the sender and the inbound listener."""
     settings = settings or load_settings(MailerSettings)
-    runtime = ServiceRuntime(name="mailer", settings=settings, clock=clock)
+    runtime = ServiceRuntime(name="mailer", settings=settings, clock=clock, offline=adapters is not None)
     configured = settings.link_keys is not None and settings.link_keys.get_secret_value().strip()
     keys = settings.link_key_ring() if configured else None  # bad keys fail here, at start
 
     async def wire(runtime: ServiceRuntime, app: FastAPI) -> None:
-        await _wire(runtime, app, settings=settings, rng=rng, keys=keys)
+        _wire(runtime, app, settings=settings, rng=rng, keys=keys, adapters=adapters or _mongo_adapters(runtime,
+                                                                                                        settings))
 
     return create_http_app(runtime, title=TITLE, description="Renders and sends emails once, reports delivery, and "
-                           "receives replies, bounces and unsubscribes.",
-                           routers=[api.router, inbound_api.router], wire=wire)
+                           "receives replies, bounces and unsubscribes.", routers=[api.router], wire=wire)
 
 
-async def _wire(runtime: ServiceRuntime, app: FastAPI, *, settings: MailerSettings, rng: random.Random | None,
-                keys: LinkKeys | None) -> None:
-    """Register this service's consumer, workers (sender, inbound listener) and API dependencies."""
+def _mongo_adapters(runtime: ServiceRuntime, settings: MailerSettings) -> Adapters:
+    """MongoDB, the outbox, Kafka dead letters, aiosmtplib and httpx; their indexes once MongoDB answers."""
     assert runtime.mongo is not None
-    ledger = SendLedger(runtime.db)
-    suppressions = Suppressions(runtime.db)
-    routes, records, files = ReplyRoutes(runtime.db), InboundRecords(runtime.db), ReplyFiles(runtime.db)
-    metrics = MailerMetrics(runtime.metrics)
-    runtime.on_database_ready(ledger.ensure_indexes)
-    runtime.on_database_ready(suppressions.ensure_indexes)
-    runtime.on_database_ready(records.ensure_indexes)
-    sender = Sender(
-        ledger=ledger, suppressions=suppressions, reports=DeliveryReports(runtime.outbox),
-        dead_letters=RequestDeadLetters(publisher=runtime.publisher, topics=runtime.topics, db=runtime.db),
-        mongo=runtime.mongo, settings=settings, clock=runtime.clock, owner=runtime.instance,
-        metrics=metrics, connect=lambda: SmtpConnection(settings), rng=rng,
+    for repository in (MongoSendLedger(runtime.db), MongoSuppressions(runtime.db), MongoInboundRecords(runtime.db)):
+        runtime.on_database_ready(repository.ensure_indexes)
+    return Adapters(
+        uow=mongo_unit_of_work(runtime.mongo, runtime.db, runtime.outbox),
+        files=MongoReplyFiles(runtime.db),
+        dead_letters=KafkaRequestDeadLetters(publisher=runtime.publisher, topics=runtime.topics, db=runtime.db),
+        connect=lambda: SmtpConnection(settings),
+        attachments=lambda: HttpAttachments(max_bytes=settings.attachment_max_bytes,
+                                            timeout_s=settings.attachment_timeout_s),
     )
-    router = runtime.event_router(CONSUMER)
-    # Not transactional: the ledger's unique idempotency key is what makes a redelivery a no-op.
-    router.on(EmailRequested, partial(
-        on_email_requested, ledger=ledger, routes=routes, clock=runtime.clock, inbound_domain=settings.mail_inbound_domain,
-        message_id_domain=settings.message_id_domain, wake_sender=sender.notify,
-    ), transactional=False)
+
+
+def _wire(runtime: ServiceRuntime, app: FastAPI, *, settings: MailerSettings, rng: random.Random | None,
+          keys: LinkKeys | None, adapters: Adapters) -> None:
+    """Register this service's consumer, workers (sender, inbound listener) and API dependencies."""
+    metrics = MailerMetrics(runtime.metrics)
+    sender = Sender(adapters=adapters, settings=settings, clock=runtime.clock, owner=runtime.instance,
+                    metrics=metrics, rng=rng)
+    subscribers.subscribe(runtime, uow=adapters.uow, wake_sender=sender.notify,
+                          domains=MailDomains(settings.mail_inbound_domain, settings.message_id_domain))
     runtime.add_worker(sender.run)
     if settings.mail_inbound_enabled:
         if keys is None:
             log.warning("ARF_LINK_KEYS is not set: replies by email are refused (bounces and unsubscribes work)")
-        deps = InboundDeps(ledger=ledger, suppressions=suppressions, routes=routes, records=records, files=files,
-                           deliveries=DeliveryReports(runtime.outbox), replies=ReplyReports(runtime.outbox),
-                           mongo=runtime.mongo, clock=runtime.clock, settings=settings, keys=keys)
-        runtime.add_worker(InboundListener(deps=deps, metrics=metrics).run)
+        inbound = Inbound(uow=adapters.uow, files=adapters.files, clock=runtime.clock, keys=keys,
+                          limits=settings.attachment_limits(),
+                          claim_ttl=timedelta(seconds=settings.mail_inbound_claim_ttl_s),
+                          public_base_url=settings.public_base_url)
+        runtime.add_worker(InboundListener(deps=inbound, settings=settings, metrics=metrics).run)
     runtime.document_publications([EmailDelivered, EmailFailed, ReplyReceived])
-    app.state.mailer = api.ApiDeps(ledger=ledger, suppressions=suppressions, clock=runtime.clock)
-    app.state.inbound_files = inbound_api.FileDeps(files=files, keys=keys, clock=runtime.clock)
+    app.state.mailer = ApiDeps(uow=adapters.uow, clock=runtime.clock, wake_sender=sender.notify)
+    app.state.inbound_files = FileDeps(files=adapters.files, keys=keys, clock=runtime.clock)
     app.state.sender = sender

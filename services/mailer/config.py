@@ -3,24 +3,14 @@
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.mailer.domain import RetryPolicy, UnknownPolicy
-from services.mailer.inbound.attachments import DEFAULT_TYPES, Limits
-from shared.contracts.values import EmailAddress
+from services.mailer.domain.compose import SenderIdentity
+from services.mailer.domain.inbound.attachments import DEFAULT_TYPES, Limits
+from services.mailer.domain.sends import RetryPolicy, UnknownPolicy
 from shared.links import LinkSettings
 from shared.platform.settings import ENV_PREFIX, PlatformSettings
-
-
-class SenderIdentity(BaseModel):
-    """Who an email comes from, for one tenant (or the default)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    from_address: EmailAddress
-    from_name: str | None = Field(None, description="Display name; the company name of the request when unset")
-    reply_to: EmailAddress | None = Field(None, description="Where replies go unless the request names someone")
 
 
 class SmtpSettings(BaseSettings):

@@ -2,20 +2,15 @@
 
 import httpx
 
+from services.mailer.ports import AttachmentUnavailable
 from shared.contracts.email import AttachmentRef
 
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 413})
 
 
-class AttachmentUnavailable(Exception):
-    """An attachment could not be fetched; `permanent` when trying again cannot help."""
+class HttpAttachments:
+    """Downloads attachments over one HTTP client (per run of the sender)."""
 
-    def __init__(self, ref: AttachmentRef, reason: str, *, permanent: bool) -> None:
-        self.permanent = permanent
-        super().__init__(f"attachment {ref.filename!r} ({ref.attachment_id}): {reason}")
-
-
-class AttachmentFetcher:
     def __init__(self, *, max_bytes: int, timeout_s: float) -> None:
         self.max_bytes = max_bytes
         self.client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.mailer.domain import Send
+from services.mailer.domain.sends import Send
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Stream, Topics
 from shared.platform.dead_letters import COLLECTION
@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "mailer-sender"
 
 
-class RequestDeadLetters:
+class KafkaRequestDeadLetters:
+    """Publishes a request to its dead-letter topic and lists it in `dead_letters`."""
+
     def __init__(self, *, publisher: KafkaPublisher, topics: Topics, db: AsyncDatabase[Any]) -> None:
         self.publisher = publisher
         self.topic = topics(Stream.EMAIL_REQUESTS)

@@ -11,7 +11,6 @@ with a transaction that needs that lock for its next statement.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -21,7 +20,16 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.mailer.domain import RESENDABLE_STATES, Failure, HistoryEntry, Send, SendState, history_entry
+from services.mailer.domain.sends import (
+    RESENDABLE_STATES,
+    Failure,
+    Finish,
+    HistoryEntry,
+    Send,
+    SendQuery,
+    SendState,
+    history_entry,
+)
 
 COLLECTION = "sends"
 HISTORY_KEPT = 20
@@ -45,22 +53,12 @@ def _history(entry: HistoryEntry) -> dict[str, Any]:
     return {"$each": [entry.model_dump(mode="python")], "$slice": -HISTORY_KEPT}
 
 
-@dataclass(frozen=True)
-class Finish:
-    """The write that ends one claim: only the holder of the claim can make it."""
-
-    send_id: str
-    claim_token: str | None
-    state: SendState
-    note: str
-    counted: bool  # the attempt counts against the retry budget
-    fields: dict[str, Any]
-
-    def update(self, now: datetime) -> dict[str, Any]:
-        release = {"claim_token": None, "claimed_by": None, "claim_expires_at": None}
-        return {"$set": {"state": self.state.value, "updated_at": now, **release, **self.fields},
-                "$inc": {"attempts": 1 if self.counted else 0},
-                "$push": {"history": _history(history_entry(now, self.state, self.note))}}
+def finish_update(finish: Finish, now: datetime) -> dict[str, Any]:
+    """The update that ends one claim with its outcome."""
+    release = {"claim_token": None, "claimed_by": None, "claim_expires_at": None}
+    return {"$set": {"state": finish.state.value, "updated_at": now, **release, **finish.fields},
+            "$inc": {"attempts": 1 if finish.counted else 0},
+            "$push": {"history": _history(history_entry(now, finish.state, finish.note))}}
 
 
 def finish_writes(finishes: Sequence[Finish], now: datetime) -> list[UpdateOne | UpdateMany]:
@@ -74,16 +72,19 @@ def finish_writes(finishes: Sequence[Finish], now: datetime) -> list[UpdateOne |
     for group in groups.values():
         first = group[0]
         if len(group) == 1:
-            writes.append(UpdateOne({"_id": first.send_id, "claim_token": first.claim_token}, first.update(now)))
+            writes.append(UpdateOne({"_id": first.send_id, "claim_token": first.claim_token}, finish_update(first, now)))
         else:
             writes.append(UpdateMany({"_id": {"$in": [finish.send_id for finish in group]},
-                                      "claim_token": first.claim_token}, first.update(now)))
+                                      "claim_token": first.claim_token}, finish_update(first, now)))
     return writes
 
 
-class SendLedger:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+class MongoSendLedger:
+    """The ledger, bound to the session of a unit of work (None: outside any transaction)."""
+
+    def __init__(self, db: AsyncDatabase[Any], session: AsyncClientSession | None = None) -> None:
         self.sends = db[COLLECTION]
+        self.session = session
 
     async def ensure_indexes(self) -> None:
         """Few indexes on purpose: every state change rewrites each of them. The idempotency key
@@ -96,12 +97,12 @@ class SendLedger:
     async def add(self, send: Send) -> bool:
         """Record a new request; False when its idempotency key is already in the ledger."""
         try:
-            await self.sends.insert_one(to_document(send))
+            await self.sends.insert_one(to_document(send), session=self.session)
         except DuplicateKeyError:
             return False
         return True
 
-    # -- the sender's side --
+    # -- the sender's side: claims are written outside any transaction, one statement each --
 
     async def claim_due(self, *, owner: str, limit: int, now: datetime, until: datetime) -> list[Send]:
         """Claim up to `limit` pending rows whose attempt is due, oldest due first."""
@@ -157,32 +158,37 @@ class SendLedger:
                 for send_id in send_ids
             ], ordered=False)
 
-    async def finish(self, finishes: Sequence[Finish], *, now: datetime,
-                     session: AsyncClientSession | None = None) -> None:
-        """Write the outcomes of claimed rows (inside the caller's transaction)."""
+    async def finish(self, finishes: Sequence[Finish], *, now: datetime) -> None:
+        """Write the outcomes of claimed rows (inside the unit of work's transaction)."""
         if finishes:
-            await self.sends.bulk_write(finish_writes(finishes, now), ordered=False, session=session)
+            await self.sends.bulk_write(finish_writes(finishes, now), ordered=False, session=self.session)
 
     # -- what people see and decide --
 
-    async def find(self, tenant_id: str, *, filters: dict[str, str], limit: int) -> list[Send]:
-        query = {"tenant_id": tenant_id, **filters}
-        rows = await self.sends.find(query, LIST_PROJECTION).sort("created_at", DESCENDING).limit(limit).to_list()
+    async def find(self, tenant_id: str, query: SendQuery, *, limit: int) -> list[Send]:
+        filters: dict[str, Any] = {"tenant_id": tenant_id}
+        for name in ("request_id", "action_id", "client_id"):
+            if value := getattr(query, name):
+                filters[name] = value
+        if query.state is not None:
+            filters["state"] = query.state.value
+        rows = await (self.sends.find(filters, LIST_PROJECTION, session=self.session).sort("created_at", DESCENDING)
+                      .limit(limit).to_list())
         return [from_document(row) for row in rows]
 
     async def get(self, tenant_id: str, send_id: str) -> Send | None:
-        row = await self.sends.find_one({"_id": send_id, "tenant_id": tenant_id}, LIST_PROJECTION)
+        row = await self.sends.find_one({"_id": send_id, "tenant_id": tenant_id}, LIST_PROJECTION, session=self.session)
         return from_document(row) if row else None
 
     # -- what comes back through the inbound listener --
 
-    async def by_id(self, send_id: str, *, session: AsyncClientSession | None = None) -> Send | None:
+    async def by_id(self, send_id: str) -> Send | None:
         """A send found from a bounce or unsubscribe address (the id says which tenant it belongs to)."""
-        row = await self.sends.find_one({"_id": send_id}, LIST_PROJECTION, session=session)
+        row = await self.sends.find_one({"_id": send_id}, LIST_PROJECTION, session=self.session)
         return from_document(row) if row else None
 
     async def bounced(self, send: Send, address: str, *, missed: dict[str, str], failure: Failure | None,
-                      note: str, now: datetime, session: AsyncClientSession) -> bool:
+                      note: str, now: datetime) -> bool:
         """Record that `address` bounced (the send fails when `failure` is given); False when a
         notification about it was already recorded, so a repeated bounce reports nothing twice."""
         fields: dict[str, Any] = {"missed": missed, "updated_at": now}
@@ -192,15 +198,15 @@ class SendLedger:
         result = await self.sends.update_one(
             {"_id": send.send_id, "bounced": {"$ne": address}},
             {"$set": fields, "$push": {"bounced": address, "history": _history(history_entry(now, state, note))}},
-            session=session,
+            session=self.session,
         )
         return result.modified_count == 1
 
-    async def note(self, send: Send, note: str, *, now: datetime, session: AsyncClientSession | None = None) -> None:
+    async def note(self, send: Send, note: str, *, now: datetime) -> None:
         """A history line that changes nothing else (a delay notice, an unsubscribe, an auto-reply)."""
         await self.sends.update_one({"_id": send.send_id},
                                     {"$push": {"history": _history(history_entry(now, send.state, note))}},
-                                    session=session)
+                                    session=self.session)
 
     async def resend(self, tenant_id: str, send_id: str, *, by: str, now: datetime) -> bool:
         """A person decided to send an unknown or failed email again: back to pending, attempts reset."""
@@ -211,5 +217,6 @@ class SendLedger:
                       "updated_at": now, "failure": None, "claim_token": None, "claimed_by": None,
                       "claim_expires_at": None},
              "$push": {"history": _history(entry)}},
+            session=self.session,
         )
         return result.modified_count == 1

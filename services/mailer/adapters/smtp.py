@@ -13,12 +13,14 @@ import aiosmtplib
 from aiosmtplib import SMTPResponseException
 
 from services.mailer.config import SmtpSettings
-from services.mailer.domain import Outcome, Verdict, verdict_for_code
+from services.mailer.domain.sends import Outcome, Verdict, verdict_for_code
 
 STARTTLS = {"auto": None, "always": True, "never": False}
 
 
 class SmtpConnection:
+    """One connection to the relay: the SMTP transport of a sender lane."""
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self.smtp: aiosmtplib.SMTP | None = None
