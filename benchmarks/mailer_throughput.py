@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devstack.processes import ManagedProcess, free_port, smtp_sink  # noqa: E402
 from services.mailer.app import create_app  # noqa: E402
-from services.mailer.compose import Headers, as_bytes, compose_message  # noqa: E402
+from services.mailer.domain.compose import Headers, as_bytes, compose_message  # noqa: E402
 from services.mailer.config import MailerSettings  # noqa: E402
-from services.mailer.domain import addressees, new_send  # noqa: E402
+from services.mailer.domain.sends import addressees, new_send  # noqa: E402
 from shared.contracts.email import EmailRequested  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import Stream, Topics  # noqa: E402
@@ -177,7 +177,7 @@ def settings_for(infra: Infrastructure, isolation: Isolation, port: int) -> Mail
 
 async def main(count: int) -> None:
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("services.mailer.sender").setLevel(logging.CRITICAL)  # the relay is down on purpose
+    logging.getLogger("services.mailer.workers.sender").setLevel(logging.CRITICAL)  # the relay is down on purpose
     folder = Path(tempfile.mkdtemp(prefix="arf-bench-mailer-"))
     with infrastructure() as infra:
         print(infra.describe())
