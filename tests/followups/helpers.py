@@ -254,7 +254,7 @@ async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int
         return
     assert api.service.infra is not None
     for _ in range(times):
-        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
+        await produce(api.service.infra, api.service.topic(stream), value=envelope.kafka_value(),
                       key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
 
 
