@@ -5,7 +5,6 @@ and `memory` (the app on the fakes, called through ASGI; what it publishes is re
 work, and an event "published" by another service is delivered to the handler the service registered)."""
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,7 +58,8 @@ class EventLog:
             batch = await self._consumer.getmany(timeout_ms=200)
             for records in batch.values():
                 for record in records:
-                    envelope = json.loads(record.value)
+                    headers = {name: value.decode() for name, value in record.headers or ()}
+                    envelope = Envelope.from_kafka(record.value, headers, record.key).model_dump(mode="json")
                     envelope["_topic"], envelope["_key"] = record.topic, record.key.decode() if record.key else None
                     self.records.append(envelope)
 
