@@ -3,7 +3,8 @@
 Built from the contracts themselves (the payload classes a service declares it publishes, the routes of
 its consumer groups), so it needs no broker and is the same offline: each message has its binary-mode
 CloudEvents headers (`ce_*`), its payload schema, the Kafka key, and `correlationId` pointing at the
-`ce_correlationid` header it declares. Receive operations are named `<consumer group>:<topic>`.
+`ce_correlationid` header it declares. Receive operations are named `<consumer group>:<topic>`; what a
+group cannot handle it sends to the topic's dead-letter topic (`<group>:dead-letters:<topic>.dlq`).
 """
 
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,7 @@ def asyncapi_document(*, title: str, description: str, service: str, topics: Top
             document.operation(f"{group.consumer}:{topics(stream)}", "receive", stream, payloads,
                                f"Consumer group {group.consumer} handles these events; any other type of no "
                                f"contract goes to {topics.dead_letter(stream)} with its reason.")
+            document.dead_letters(group.consumer, stream)
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {"title": title, "version": "0.1.0", "description": description + "\n\n" + WIRE},
@@ -81,6 +83,22 @@ class _Document:
             refs.append({"$ref": f"#/channels/{_channel_id(stream)}/messages/{message_id}"})
         self.operations[name] = {"action": action, "channel": {"$ref": f"#/channels/{_channel_id(stream)}"},
                                  "description": description, "messages": refs}
+
+    def dead_letters(self, consumer: str, stream: Stream) -> None:
+        """The send operation of a group's dead letters: the original record, plus `dlq_*` headers."""
+        channel_id = _channel_id(stream) + "_dlq"
+        self.channels.setdefault(channel_id, {
+            "address": self.topics.dead_letter(stream),
+            "description": f"What the consumers of {self.topics(stream)} could not handle, each with its reason; "
+                           "`make replay-dlq` sends them back to one consumer group.",
+            "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+            "bindings": {"kafka": {"topic": self.topics.dead_letter(stream), "bindingVersion": KAFKA_BINDING_VERSION}},
+        })
+        self.messages.setdefault("DeadLetter", DEAD_LETTER)
+        self.operations[f"{consumer}:dead-letters:{self.topics.dead_letter(stream)}"] = {
+            "action": "send", "channel": {"$ref": f"#/channels/{channel_id}"},
+            "description": f"Consumer group {consumer} dead-letters what it cannot handle.",
+            "messages": [{"$ref": f"#/channels/{channel_id}/messages/DeadLetter"}]}
 
     def _channel(self, stream: Stream) -> dict[str, Any]:
         channel_id = _channel_id(stream)
@@ -139,6 +157,33 @@ def cloudevents_headers(event_type: str) -> dict[str, Any]:
             "content-type": {"type": "string", "const": "application/json", "description": "datacontenttype"},
         },
     }
+
+
+DEAD_LETTER: dict[str, Any] = {
+    "name": "DeadLetter",
+    "title": "A record that could not be handled",
+    "summary": "The original record (key, value and headers unchanged) plus why and where it failed",
+    "headers": {
+        "type": "object",
+        "description": "The original record's headers (its ce_* attributes, when it had them) and these",
+        "required": ["dlq_error", "dlq_attempts", "dlq_consumer", "dlq_original_topic", "dlq_at"],
+        "properties": {
+            "dlq_error": {"type": "string", "description": "The reason: `<error class>: <message>`"},
+            "dlq_attempts": {"type": "string", "pattern": "^[0-9]+$", "description": "Attempts made"},
+            "dlq_consumer": {"type": "string", "description": "The consumer group that gave up"},
+            "dlq_original_topic": {"type": "string"},
+            "dlq_original_partition": {"type": "string", "pattern": "^[0-9]+$"},
+            "dlq_original_offset": {"type": "string", "pattern": "^[0-9]+$"},
+            "dlq_event_id": {"type": "string", "description": "The event id, empty when the record was unreadable"},
+            "dlq_at": {"type": "string", "format": "date-time"},
+            "ce_correlationid": {"type": "string", "description": "The original's, when it was an event"},
+        },
+        "additionalProperties": {"type": "string"},
+    },
+    "payload": {"description": "The original record's value, unchanged: any bytes (it may not even be JSON)"},
+    "correlationId": {"description": "The flow of the original event, when the record was one",
+                      "location": "$message.header#/ce_correlationid"},
+}
 
 
 def _channel_id(stream: Stream) -> str:

@@ -56,6 +56,7 @@ class TestOurRecordsReadByTheSdk:
                                           key=envelope.partitionkey.encode(), value=envelope.kafka_value())
         event = core_kafka.from_binary(message, JSONFormat())  # validates names: lower-case letters, digits
         assert event.get_type() == event_type and event.get_time() == AT
+        assert core_kafka.from_kafka(message, JSONFormat()).get_id() == envelope.id  # detected as binary mode
         assert event.get_extension("tenantid") == "acme"
         assert event.get_data() == sample(event_type).model_dump(mode="json")
 

@@ -62,7 +62,7 @@ def refs_in(node: Any) -> list[str]:
 def messages_of(asyncapi: dict[str, Any], action: str) -> set[str]:
     return {resolve(asyncapi, ref["$ref"])["$ref"].rsplit("/", 1)[1]
             for operation in asyncapi["operations"].values() if operation["action"] == action
-            for ref in operation["messages"]}
+            for ref in operation["messages"]} - {"DeadLetter"}
 
 
 class TestOpenApi:
@@ -103,7 +103,8 @@ class TestAsyncApi:
     async def test_every_message_has_its_cloudevents_headers_payload_and_a_declared_correlation_id(
             self, service_documents: tuple[str, dict, dict]) -> None:
         _, _, asyncapi = service_documents
-        messages = asyncapi["components"]["messages"]
+        messages = {name: message for name, message in asyncapi["components"]["messages"].items()
+                    if name != "DeadLetter"}
         assert messages
         for name, message in messages.items():
             headers = message["headers"]["properties"]
@@ -117,6 +118,18 @@ class TestAsyncApi:
             assert set(payload["required"]) == {field for field, info in EVENT_TYPES[name].model_fields.items()
                                                 if info.is_required()}
 
+    async def test_each_consumed_topic_has_its_dead_letters_documented_with_their_reason(
+            self, service_documents: tuple[str, dict, dict]) -> None:
+        _, _, asyncapi = service_documents
+        operations = asyncapi["operations"]
+        for name, operation in operations.items():
+            if operation["action"] == "receive":
+                group, topic = name.split(":", 1)
+                dead = operations[f"{group}:dead-letters:{topic}.dlq"]
+                assert resolve(asyncapi, dead["channel"]["$ref"])["address"] == f"{topic}.dlq"
+        headers = asyncapi["components"]["messages"]["DeadLetter"]["headers"]
+        assert {"dlq_error", "dlq_consumer", "dlq_original_topic"} <= set(headers["required"])
+
     async def test_it_documents_every_event_the_service_publishes_and_consumes(
             self, service_documents: tuple[str, dict, dict]) -> None:
         service, _, asyncapi = service_documents
@@ -126,6 +139,8 @@ class TestAsyncApi:
             channel = resolve(asyncapi, operation["channel"]["$ref"])
             if operation["action"] == "receive":  # `<group>:<topic>`, what the drain check reads
                 assert name.split(":", 1)[1] == channel["address"]
+            if channel["address"].endswith(".dlq"):
+                continue
             for ref in operation["messages"]:
                 message = resolve(asyncapi, resolve(asyncapi, ref["$ref"])["$ref"])
                 assert TOPICS(EVENT_TYPES[message["name"]].stream) == channel["address"]
