@@ -7,7 +7,7 @@ TOOLS  := .venv-tools
 
 .PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e benchmarks replay-dlq clean
 
-install: $(STAMP) $(TOOLS)/.installed
+install: $(STAMP) $(TOOLS)/.installed node_modules/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -21,6 +21,12 @@ $(TOOLS)/.installed: devstack/rust-server.txt $(STAMP)
 	rm -rf $(TOOLS)/secantusdb
 	$(BIN)/python -m pip install --quiet --no-deps --target $(TOOLS)/secantusdb -r devstack/rust-server.txt
 	@touch $@
+
+# Test-only npm packages (package.json, pinned in package-lock.json): the official AsyncAPI JSON schemas the
+# contract tests validate every service's AsyncAPI against. Without node, those tests skip and say why.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "npm not found: the AsyncAPI schema tests will be skipped (install Node.js to run them)"; fi
 
 ## Start the broker, the database, an SMTP sink and the four services, with a demo tenant.
 up: install

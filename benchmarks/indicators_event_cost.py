@@ -152,7 +152,7 @@ class Portfolio:
             snapshot(n, version=2 + offset, status_code=code, status_since=NOW, **held)])
         envelope = Envelope.wrap(event, tenant_id=TENANT, key_id=event.client_id, source="/benchmarks")
         return RawRecord(topic="arf.item-statuses", partition=0, offset=offset, key=envelope.partitionkey.encode(),
-                         value=envelope.model_dump_json().encode(), headers=envelope.kafka_headers())
+                         value=envelope.kafka_value(), headers=envelope.kafka_headers())
 
     async def apply_one(self) -> float:
         record = self.record()

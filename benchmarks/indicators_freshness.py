@@ -205,7 +205,7 @@ class Relay:
                             version=version, changed_at=datetime.now(UTC), **held)
         payload = ItemStatusChanged(client_id=client_id, status_code=item.status_code, items=[item])
         envelope = Envelope.wrap(payload, tenant_id=TENANT, key_id=client_id, source="/services/followups")
-        await self.producer.send(self.topics(payload.stream), value=envelope.model_dump_json().encode(),
+        await self.producer.send(self.topics(payload.stream), value=envelope.kafka_value(),
                                  key=envelope.partitionkey.encode(),
                                  headers=[(k, v.encode()) for k, v in envelope.kafka_headers().items()])
 

@@ -128,8 +128,9 @@ async def publish(infra: Infrastructure, topics: Topics, count: int, prefix: str
         for n in range(count):
             email = request(n, prefix)
             envelope = Envelope.wrap(email, tenant_id="acme", key_id=email.client_id, source="/bench")
-            await producer.send(topics(Stream.EMAIL_REQUESTS), value=envelope.model_dump_json().encode(),
-                                key=envelope.partitionkey.encode())
+            await producer.send(topics(Stream.EMAIL_REQUESTS), value=envelope.kafka_value(),
+                                key=envelope.partitionkey.encode(),
+                                headers=[(name, value.encode()) for name, value in envelope.kafka_headers().items()])
         await producer.flush()
     finally:
         await producer.stop()

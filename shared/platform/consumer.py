@@ -17,7 +17,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.envelope import Envelope, EventPayload, NotAnEvent
+from shared.contracts.registry import payload_class
 from shared.contracts.topics import Stream
 from shared.platform.clock import Clock
 from shared.platform.dead_letters import DeadLetters
@@ -180,9 +181,9 @@ class EventRouter:
     async def _decode(self, record: RawRecord) -> Decoded | None:
         """The record's envelope, route and payload; None when it was skipped or dead-lettered."""
         try:
-            envelope = Envelope.model_validate_json(record.value)
-        except ValidationError as exc:
-            await self._dead_letter(record, PermanentError(f"not an event envelope: {_first_error(exc)}"), 1, None)
+            envelope = Envelope.from_kafka(record.value, record.headers, record.key)
+        except NotAnEvent as exc:
+            await self._dead_letter(record, PermanentError(str(exc)), 1, None)
             return None
         replay_for = record.headers.get(REPLAY_HEADER)
         if replay_for and replay_for != self.consumer:
@@ -190,7 +191,13 @@ class EventRouter:
             return None
         route = self.routes.get(envelope.type)
         if route is None:
+            if payload_class(envelope.type) is not None:
+                self._count(envelope.type, "not_handled_here")  # another consumer group's business
+                return None
+            # a type (or version) no contract defines: kept on the dead-letter topic, to replay once known
             self._count(envelope.type, "unknown_type")
+            await self._dead_letter(record, PermanentError(f"unknown event type {envelope.type!r} on {record.topic}"),
+                                    1, envelope)
             return None
         try:
             payload = envelope.payload(route.payload_cls)

@@ -17,10 +17,10 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from faststream.specification import AsyncAPI
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pymongo.errors import ConnectionFailure
 
+from shared.platform.asyncapi import asyncapi_document
 from shared.platform.auth import TokenVerifier
 from shared.platform.logging import log_context
 from shared.platform.runtime import ServiceRuntime
@@ -108,8 +108,10 @@ def _add_operations_routes(app: FastAPI, runtime: ServiceRuntime, title: str) ->
 
 
 def _asyncapi(runtime: ServiceRuntime, title: str) -> dict[str, Any]:
-    spec = AsyncAPI(runtime.broker, title=title, version="0.1.0", description="Events over Kafka")
-    return spec.to_specification().to_jsonable()
+    return asyncapi_document(title=title, description=f"The events the {runtime.name} service publishes and consumes.",
+                             service=runtime.name, topics=runtime.topics,
+                             servers=runtime.settings.kafka_bootstrap_servers, published=runtime.published,
+                             consumers=runtime.routers)
 
 
 def _add_correlation_middleware(app: FastAPI) -> None:

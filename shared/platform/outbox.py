@@ -103,7 +103,7 @@ class Outbox:
             "topic": self.topics(stream),
             "event_id": envelope.id,
             "type": envelope.type,
-            "value": envelope.model_dump_json(),
+            "value": envelope.kafka_value().decode(),
             "headers": envelope.kafka_headers(),
             "created_at": now,
             "sent_at": None,
@@ -187,3 +187,8 @@ class OutboxRows:
 
 def record_of(row: dict[str, Any]) -> tuple[str, bytes, bytes, dict[str, str]]:
     return row["topic"], row["key"].encode(), row["value"].encode(), dict(row["headers"])
+
+
+def envelope_of(row: dict[str, Any]) -> Envelope:
+    """The envelope of an outbox row, whichever format it was staged in."""
+    return Envelope.from_kafka(row["value"].encode(), row["headers"], row["key"].encode())

@@ -63,6 +63,7 @@ class ServiceRuntime:
         self._db: AsyncDatabase[Any] | None = None
         self._outbox: Outbox | None = None
         self.routers: list[EventRouter] = []
+        self.published: list[type[EventPayload]] = []
         self._index_hooks: list[Hook] = []
         self._workers: list[Hook] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -118,11 +119,7 @@ class ServiceRuntime:
 
     def document_publications(self, payloads: Sequence[type[EventPayload]]) -> None:
         """Declare what this service publishes, for the AsyncAPI document (the outbox does the sending)."""
-        for payload in payloads:
-            self.broker.publisher(
-                self.topics(payload.stream), title=f"{self.name}:{payload.type_name()}", schema=payload,
-                description=(payload.__doc__ or "").strip(),
-            )
+        self.published.extend(payload for payload in payloads if payload not in self.published)
 
     # -- lifecycle --
 

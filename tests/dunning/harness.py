@@ -1,7 +1,6 @@
 """A dunning service under test: served in-process against the real broker and database, fed real
 events through Kafka, with a manual clock and the scheduler run on demand."""
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -19,6 +18,7 @@ from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.topics import Topics
 from shared.platform.clock import ManualClock
 from shared.platform.mongo import TYPE_REGISTRY
+from shared.platform.outbox import envelope_of
 from devstack.testing.infra import Infrastructure
 from devstack.testing.services import Isolation, eventually, serve_app, service_settings
 from tests.dunning.builders import TENANT
@@ -57,7 +57,7 @@ class EventFeed:
 
             stream = payload_class(envelope.type).stream  # type: ignore[union-attr]
             headers = [(k, v.encode()) for k, v in envelope.kafka_headers().items()]
-            await self._producer.send_and_wait(self.topics(stream), value=envelope.model_dump_json().encode(),
+            await self._producer.send_and_wait(self.topics(stream), value=envelope.kafka_value(),
                                                key=envelope.partitionkey.encode(), headers=headers)
             self.sent.append(envelope)
 
@@ -108,7 +108,7 @@ class Dunning:
         """Events this service staged in its outbox for this tenant (what the relay publishes), in order."""
         query = {"type": event_type, "key": {"$regex": f"^{self.tenant}:"}}
         rows = await self.db.outbox.find(query).sort([("key", 1), ("seq", 1)]).to_list()
-        return [json.loads(row["value"])["data"] for row in rows]
+        return [envelope_of(row).data for row in rows]
 
     async def emails(self) -> list[dict[str, Any]]:
         return await self.staged("arf.email.requested.v1")

@@ -5,7 +5,6 @@ and `memory` (the app on the fakes, called through ASGI; what it publishes is re
 work, and an event "published" by another service is delivered to the handler the service registered)."""
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,7 +58,8 @@ class EventLog:
             batch = await self._consumer.getmany(timeout_ms=200)
             for records in batch.values():
                 for record in records:
-                    envelope = json.loads(record.value)
+                    headers = {name: value.decode() for name, value in record.headers or ()}
+                    envelope = Envelope.from_kafka(record.value, headers, record.key).model_dump(mode="json")
                     envelope["_topic"], envelope["_key"] = record.topic, record.key.decode() if record.key else None
                     self.records.append(envelope)
 
@@ -254,7 +254,7 @@ async def publish(api: Api, payload: EventPayload, stream: Stream, *, times: int
         return
     assert api.service.infra is not None
     for _ in range(times):
-        await produce(api.service.infra, api.service.topic(stream), value=envelope.model_dump_json().encode(),
+        await produce(api.service.infra, api.service.topic(stream), value=envelope.kafka_value(),
                       key=envelope.partitionkey.encode(), headers=envelope.kafka_headers())
 
 

@@ -1,5 +1,6 @@
 """Redeliveries change nothing twice; poison messages go to the dead-letter topic and the consumer
-goes on; transient failures are retried; unknown types are ignored and counted."""
+goes on; transient failures are retried; unknown types are dead-lettered with their reason. Records in
+the former format (the whole envelope in the value) are read, dead-lettered and replayed alike."""
 
 import json
 
@@ -12,6 +13,7 @@ from shared.contracts.topics import Stream, Topics
 from devstack.testing.infra import Infrastructure
 from devstack.testing.kafka import headers_of, produce, read_topic
 from devstack.testing.services import Isolation, eventually, serve_app, service_settings
+from tests.contracts.legacy import legacy_record
 from tests.platform.probe import ProbeSettings, client_event, create_app
 
 
@@ -24,9 +26,12 @@ async def received(infra: Infrastructure, isolation: Isolation) -> dict[str, dic
         await client.close()
 
 
-def envelope_bytes(client_id: str, name: str) -> tuple[bytes, dict[str, str]]:
+def envelope_bytes(client_id: str, name: str, *, legacy: bool = False) -> tuple[bytes, dict[str, str]]:
+    """A binary-mode CloudEvent record, or with `legacy` the former format (the whole envelope as value)."""
     envelope = Envelope.wrap(client_event(client_id, name), tenant_id="acme", key_id=client_id, source="/tests")
-    return envelope.model_dump_json().encode(), envelope.kafka_headers()
+    if legacy:
+        return legacy_record(envelope)
+    return envelope.kafka_value(), envelope.kafka_headers()
 
 
 @pytest.fixture
@@ -68,9 +73,9 @@ class TestConsumerFailures:
         topic = topics(Stream.CLIENTS)
         async with serve_app(app):
             await produce(infra, topic, value=b"\x00not json", key=b"acme:p")
-            bad_payload = json.loads(envelope_bytes("p", "x")[0])
-            bad_payload["data"]["currency"] = "euros"
-            await produce(infra, topic, value=json.dumps(bad_payload).encode(), key=b"acme:p")
+            value, headers = envelope_bytes("p", "x")
+            bad_payload = json.loads(value) | {"currency": "euros"}
+            await produce(infra, topic, value=json.dumps(bad_payload).encode(), key=b"acme:p", headers=headers)
             value, headers = envelope_bytes("p", "poison pill")
             await produce(infra, topic, value=value, key=b"acme:p", headers=headers)
             value, headers = envelope_bytes("p", "after the poison")  # same key: same partition, after them
@@ -114,30 +119,57 @@ class TestConsumerFailures:
         assert headers_of(dead[0])["dlq_attempts"] == "3"
         assert headers_of(dead[0])["dlq_error"] == "RuntimeError: flaky failure 3"
 
-    async def test_unknown_event_types_are_ignored_and_counted(
+    async def test_unknown_event_types_are_dead_lettered_with_their_reason_and_counted(
         self, infra: Infrastructure, isolation: Isolation, topics: Topics
     ) -> None:
         app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
         async with serve_app(app) as base_url:
-            unknown = json.loads(envelope_bytes("u", "x")[0])
-            unknown["type"] = "arf.client.merged.v7"
-            await produce(infra, topics(Stream.CLIENTS), value=json.dumps(unknown).encode(), key=b"acme:u")
+            value, headers = envelope_bytes("u", "x")
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:u",
+                          headers=headers | {"ce_type": "arf.client.merged.v7"})
+            legacy = json.loads(envelope_bytes("v", "x", legacy=True)[0]) | {"type": "arf.client.upserted.v2"}
+            await produce(infra, topics(Stream.CLIENTS), value=json.dumps(legacy).encode(), key=b"acme:v")
+            value, headers = envelope_bytes("w", "after the unknown ones")
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:w", headers=headers)
+            dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=2)
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: "w" in r)
             count = await eventually(
-                lambda: metric(base_url, "arf_events_consumed_total", outcome="unknown_type"), until=lambda n: n == 1
+                lambda: metric(base_url, "arf_events_consumed_total", outcome="unknown_type"), until=lambda n: n == 2
             )
-        assert count == 1
+        assert count == 2
+        assert sorted(headers_of(record)["dlq_error"] for record in dead) == [
+            f"PermanentError: unknown event type 'arf.client.merged.v7' on {topics(Stream.CLIENTS)}",
+            f"PermanentError: unknown event type 'arf.client.upserted.v2' on {topics(Stream.CLIENTS)}",
+        ]
+        assert all(headers_of(record)["dlq_event_id"] for record in dead)
+        assert set(rows) == {"w"}  # the known event after them was handled
+
+    async def test_records_in_the_former_format_are_still_handled(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe"))
+        async with serve_app(app):
+            value, headers = envelope_bytes("old", "Whole Envelope Ltd", legacy=True)
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:old", headers=headers)
+            value, headers = envelope_bytes("new", "Binary Mode Ltd")
+            await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:new", headers=headers)
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: {"old", "new"} <= set(r))
+        assert rows["old"]["envelope"]["data"]["name"] == "Whole Envelope Ltd"
+        assert rows["new"]["envelope"]["data"]["name"] == "Binary Mode Ltd"
+        assert rows["old"]["envelope"]["tenant_id"] == rows["new"]["envelope"]["tenant_id"] == "acme"
 
 
 class TestDeadLetterReplay:
+    @pytest.mark.parametrize("legacy", [False, True], ids=["binary-mode", "former-format"])
     async def test_replayed_dead_letters_reach_their_consumer_again(
-        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics, legacy: bool
     ) -> None:
         import subprocess
         import sys
 
         app = create_app(service_settings(ProbeSettings, infra, isolation, "probe", consumer_max_attempts=2))
         async with serve_app(app):
-            value, headers = envelope_bytes("r", "flaky-2 Ltd")  # fails twice: dead-lettered after 2 attempts
+            value, headers = envelope_bytes("r", "flaky-2 Ltd", legacy=legacy)  # fails twice: dead-lettered after 2 attempts
             await produce(infra, topics(Stream.CLIENTS), value=value, key=b"acme:r", headers=headers)
             await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=1)
             assert "r" not in await received(infra, isolation)

@@ -1,4 +1,4 @@
-"""A request whose retries ran out goes to the email-requests dead-letter topic, as it was received.
+"""A request whose retries ran out goes to the email-requests dead-letter topic, as a binary-mode CloudEvent.
 
 The record carries the platform's `dlq_*` headers, and a row in `dead_letters` lets an operator
 list it. Replaying it changes nothing by itself (the ledger knows the idempotency key): to send it
@@ -44,7 +44,7 @@ class KafkaRequestDeadLetters:
             "dlq_at": at.isoformat(),
         }
         await self.publisher.publish(self.topic + ".dlq", key=envelope.partitionkey.encode(),
-                                     value=send.envelope_json.encode(), headers=headers)
+                                     value=envelope.kafka_value(), headers=headers)
         try:
             await self.collection.update_one(
                 {"_id": f"{CONSUMER}:{send.send_id}"},

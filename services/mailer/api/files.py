@@ -3,7 +3,7 @@ tenant while its signed URL is valid. No bearer token: the signature is the auth
 follow-ups service fetches the file by reference, as the mailer fetches email attachments)."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
@@ -26,11 +26,20 @@ class FileDeps:
     clock: Clock
 
 
-@router.api_route(
-    "/inbound/files/{claim_check}", methods=["GET", "HEAD"], summary="A file of a reply, by its claim check",
-    responses={403: {"description": "Not a valid claim check"}, 404: {"description": "No such file"},
-               410: {"description": "The claim check has expired"}},
-)
+FILE_PATH = "/inbound/files/{claim_check}"
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not a valid claim check"}, 404: {"description": "No such file"},
+    410: {"description": "The claim check has expired"}}
+
+
+# GET and HEAD are two operations (each its own operationId, as OpenAPI requires) on one handler
+@router.head(FILE_PATH, summary="The headers of a reply's file (type, size, name), without its content",
+             responses=FILE_RESPONSES)
+async def reply_file_headers(claim_check: Annotated[str, Path(max_length=2000)], request: Request) -> Response:
+    return await reply_file(claim_check, request)
+
+
+@router.get(FILE_PATH, summary="A file of a reply, by its claim check", responses=FILE_RESPONSES)
 async def reply_file(claim_check: Annotated[str, Path(max_length=2000)], request: Request) -> Response:
     deps: FileDeps = request.app.state.inbound_files
     if deps.keys is None:

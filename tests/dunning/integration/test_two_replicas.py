@@ -2,7 +2,6 @@
 of both run (the lease picks one), and admin runs that ignore the lease race them on purpose."""
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,10 +12,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.processes import ManagedProcess, free_port
+from shared.contracts.envelope import Envelope
 from shared.contracts.receivables import ItemsUpserted
 from shared.contracts.topics import Stream, Topics
 from devstack.testing.infra import Infrastructure
-from devstack.testing.kafka import read_topic
+from devstack.testing.kafka import headers_of, read_topic
 from devstack.testing.services import Isolation, eventually, service_env, wait_ready
 from tests.dunning.builders import client_event, snapshot
 from tests.dunning.harness import EventFeed
@@ -81,5 +81,6 @@ class TestTwoSchedulerReplicas:
         assert {r["step_code"] for r in records} == {"first-reminder"}
         assert staged == CLIENTS  # one email request per client and step, whoever ran the pass
         assert len(published) == CLIENTS
-        idempotency = [json.loads(record.value)["data"]["idempotency_key"] for record in published]
+        idempotency = [Envelope.from_kafka(record.value, headers_of(record), record.key).data["idempotency_key"]
+                       for record in published]
         assert len(set(idempotency)) == CLIENTS, "an email was requested twice"

@@ -35,7 +35,7 @@ class Publisher:
 
     async def send_envelope(self, envelope: Envelope, payload: EventPayload) -> None:
         headers = [(name, value.encode()) for name, value in envelope.kafka_headers().items()]
-        await self.producer.send_and_wait(self.topics(payload.stream), value=envelope.model_dump_json().encode(),
+        await self.producer.send_and_wait(self.topics(payload.stream), value=envelope.kafka_value(),
                                           key=envelope.partitionkey.encode(), headers=headers)
 
 

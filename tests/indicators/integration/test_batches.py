@@ -41,7 +41,7 @@ class Batch:
         envelope = envelope or self.tenant.publisher.envelope(payload)
         self.records.append(RawRecord(
             topic=self.service.topics(payload.stream), partition=0, offset=len(self.records),
-            key=envelope.partitionkey.encode(), value=envelope.model_dump_json().encode(),
+            key=envelope.partitionkey.encode(), value=envelope.kafka_value(),
             headers=envelope.kafka_headers()))
         return envelope
 

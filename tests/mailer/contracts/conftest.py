@@ -18,7 +18,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Topics
 from shared.platform.clock import SystemClock
 from shared.platform.mongo import TYPE_REGISTRY
-from shared.platform.outbox import Outbox
+from shared.platform.outbox import Outbox, envelope_of
 from shared.ports import UnitOfWork
 from tests.mailer.fakes import Fakes
 from tests.mailer.samples import email_request
@@ -78,7 +78,7 @@ async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
 
     async def published() -> list[Seen]:
         rows = await db.outbox.find({}).sort([("created_at", 1), ("seq", 1)]).to_list()
-        envelopes = [Envelope.model_validate_json(row["value"]) for row in rows]
+        envelopes = [envelope_of(row) for row in rows]
         return [Seen(e.type, e.tenant_id, e.partitionkey.split(":", 1)[1], e.correlation_id, e.causation_id,
                      e.subject) for e in envelopes]
 

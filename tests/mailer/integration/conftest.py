@@ -104,7 +104,7 @@ class Requests:
         try:
             for envelope in [*envelopes, *again]:
                 await producer.send(
-                    self.topics(Stream.EMAIL_REQUESTS), value=envelope.model_dump_json().encode(),
+                    self.topics(Stream.EMAIL_REQUESTS), value=envelope.kafka_value(),
                     key=envelope.partitionkey.encode(),
                     headers=[(name, value.encode()) for name, value in envelope.kafka_headers().items()],
                 )
@@ -189,7 +189,8 @@ async def collect_reports(infra: Infrastructure, topics: Topics) -> AsyncIterato
         await consumer.start()
         try:
             async for record in consumer:
-                reports.events.append(Envelope.model_validate_json(record.value))
+                reports.events.append(Envelope.from_kafka(
+                    record.value, {name: value.decode() for name, value in record.headers or ()}, record.key))
         finally:
             await consumer.stop()
 

@@ -6,6 +6,7 @@ import httpx
 
 from services.mailer.domain.sends import send_id_for
 from shared.contracts.email import AttachmentRef, EmailPurpose
+from shared.contracts.envelope import Envelope
 from shared.contracts.topics import Stream
 from shared.contracts.values import Recipient, TemplateVariant
 from devstack.testing.kafka import headers_of, read_topic
@@ -97,7 +98,8 @@ class TestFailures:
         assert (failed.data["kind"], failed.data["smtp_code"]) == ("exhausted", 452)
         assert failed.data["reason"].startswith("gave up after 3 attempts: a recipient was refused for now: 452")
         [dead] = await read_topic(mailer.requests.infra, mailer.topics.dead_letter(Stream.EMAIL_REQUESTS), expect=1)
-        assert dead.value.decode() == envelope.model_dump_json()
+        assert dead.value == envelope.kafka_value() and dead.key == envelope.partitionkey.encode()  # as received
+        assert Envelope.from_kafka(dead.value, headers_of(dead), dead.key) == envelope
         assert headers_of(dead)["dlq_attempts"] == "3" and headers_of(dead)["ce_id"] == envelope.id
         assert (await mailer.row("req-5"))["state"] == "failed"
 

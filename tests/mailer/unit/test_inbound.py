@@ -71,6 +71,10 @@ class TestReplies:
             assert fetched.status_code == 200 and fetched.content == PDF
             assert fetched.headers["content-type"] == "application/pdf"
             assert 'filename="credit-note.pdf"' in fetched.headers["content-disposition"]
+            headed = await http.head(path)  # its own operation: the headers, no content
+            assert headed.status_code == 200 and headed.content == b""
+            assert headed.headers["content-length"] == str(len(PDF))
+            assert headed.headers["content-disposition"] == fetched.headers["content-disposition"]
             forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
             assert (await http.get(forged)).status_code == 403
 
