@@ -189,15 +189,17 @@ class IdempotencyMiddleware:
             await store.release(record)
             return answer
         record.state, record.answer = "done", _kept(answer)
-        transaction = joined.handle if joined.failed is None else None
+        if joined.failed is not None:  # a unit of work raised (the route answered 4xx): none of its writes stay
+            await _close(joined, commit=False)
         try:
-            kept = await store.complete(record, transaction)
-            if not kept:
+            if not await store.complete(record, joined.handle if joined.failed is None else None):
                 raise LookupError("the key was taken over by another request")
-            await _close(joined, commit=True)
+            if not joined.closed:
+                await _close(joined, commit=True)
         except Exception as exc:  # nothing committed: say so, and let the client retry with its key
             log.warning("the answer of Idempotency-Key %r was not kept (%s): rolled back", record.key, exc)
-            await _close(joined, commit=False)
+            if not joined.closed:
+                await _close(joined, commit=False)
             await store.release(record)
             return _problem_answer(503, "Request not applied",
                                    "the request could not be committed; retry it with the same key")

@@ -121,6 +121,11 @@ class MongoUnitOfWork(Generic[TxT]):
         return self._bind(ctx.session, MongoOutgoing(outbox, ctx.session, Flow.caused_by(ctx.envelope)))
 
     def reading(self) -> TxT:
+        """The repositories outside any transaction; in a keyed request whose transaction is open, bound to
+        it, so what the request reads after a write sees that write (it commits only with the answer)."""
+        joined = current_request_transaction()
+        if joined is not None and joined.handle is not None and joinable(joined, self._client):
+            return self._bind(joined.handle, MongoOutgoing(self._outbox, None, None))
         return self._reading
 
 
