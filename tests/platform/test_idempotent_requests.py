@@ -2,6 +2,7 @@
 the route reads after its write sees it, a unit of work that raised leaves nothing behind, and the
 answer commits with the change (a retry replays it and applies nothing)."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,9 +21,15 @@ from shared.contracts.topics import Topics
 from shared.platform.clock import SystemClock
 from shared.platform.idempotency import HEADER, REPLAYED_HEADER, IdempotencyMiddleware
 from shared.platform.idempotency_mongo import MongoIdempotencyStore
+from shared.platform.mongo import TransactionTimeout, create_mongo_client
 from shared.platform.outbox import Outbox
+from shared.platform.settings import MongoSettings
 from shared.platform.unit_of_work import MongoUnitOfWork
 from shared.ports import Flow
+
+
+BOUND_S = 1.0
+DELAYS: dict[str, float] = {}
 
 
 @dataclass
@@ -40,7 +47,8 @@ class Counters:
 
 @pytest.fixture
 async def probe(infra: Infrastructure, isolation: Isolation) -> AsyncIterator[tuple[httpx.AsyncClient, Counters]]:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    client: AsyncMongoClient[Any] = create_mongo_client(
+        MongoSettings(mongodb_url=infra.mongodb_url, mongodb_transaction_timeout_s=BOUND_S), appname="probe")
     db = client[isolation.database("idem")]
     outbox = Outbox(db, source="/probe", topics=Topics(isolation.topic_prefix), clock=SystemClock())
     uow = MongoUnitOfWork(client=client, outbox=outbox, bind=lambda session, _: Counters(db.counters, session))
@@ -52,6 +60,13 @@ async def probe(infra: Infrastructure, isolation: Isolation) -> AsyncIterator[tu
     async def bump(name: str) -> dict[str, int]:
         await uow.run(lambda tx: tx.bump(name), flow=Flow("acme"))
         return {"n": await uow.reading().value(name)}  # read after the write, before the commit
+
+    @app.post("/slow/{name}")
+    async def slow(name: str) -> None:
+        async def work(tx: Counters) -> None:
+            await tx.bump(name)
+            await asyncio.sleep(DELAYS.get(name, 0))
+        await uow.run(work, flow=Flow("acme"))
 
     @app.post("/broken/{name}")
     async def broken(name: str) -> None:
@@ -95,3 +110,19 @@ async def test_a_unit_of_work_that_raised_leaves_nothing_and_its_answer_is_kept(
     again = await http.post("/broken/b", headers={HEADER: "k2"})
     assert (first.status_code, again.status_code, again.headers[REPLAYED_HEADER]) == (404, 404, "true")
     assert await counters.value("b") == 0
+
+
+async def test_a_keyed_request_past_the_transaction_bound_is_rolled_back_and_its_key_released(
+    probe: tuple[httpx.AsyncClient, Counters],
+) -> None:
+    http, counters = probe
+    DELAYS["late"] = 30.0  # stopped making progress while holding the counter
+    started = time.perf_counter()
+    with pytest.raises(TransactionTimeout):
+        await http.post("/slow/late", headers={HEADER: "k3"})
+    took = time.perf_counter() - started
+    assert await counters.value("late") == 0 and BOUND_S <= took < BOUND_S + 1.5
+    DELAYS["late"] = 0.0
+    retried = await http.post("/slow/late", headers={HEADER: "k3"})  # processed again, not a 409
+    assert retried.status_code == 200 and REPLAYED_HEADER.lower() not in retried.headers
+    assert await counters.value("late") == 1
