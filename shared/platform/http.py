@@ -22,7 +22,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pymongo.errors import ConnectionFailure
 
 from shared.platform.auth import TokenVerifier
-from shared.platform.idempotency import HEADER, MUTATING, IdempotencyMiddleware, IdempotencyStore, MemoryIdempotencyStore
+from shared.platform.idempotency import (
+    HEADER, MUTATING, IdempotencyMiddleware, IdempotencyStore, MemoryIdempotencyStore,
+)
 from shared.platform.idempotency_mongo import MongoIdempotencyStore
 from shared.platform.logging import log_context
 from shared.platform.runtime import ServiceRuntime
@@ -137,8 +139,8 @@ def _add_idempotency(app: FastAPI, runtime: ServiceRuntime) -> None:
 
     settings = runtime.settings
     app.add_middleware(IdempotencyMiddleware, store=store, tenant_of=tenant_of,  # type: ignore[arg-type]
-                       ttl_s=lambda: settings.idempotency_ttl_hours * 3600, lease_s=lambda: settings.idempotency_lease_s,
-                       instance=runtime.instance)
+                       ttl_s=lambda: settings.idempotency_ttl_hours * 3600,
+                       lease_s=lambda: settings.idempotency_lease_s, instance=runtime.instance)
     _document_idempotency_key(app)
 
 

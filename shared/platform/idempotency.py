@@ -148,7 +148,12 @@ class IdempotencyMiddleware:
                         fingerprint=fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body),
                         state="in_flight", lease_until=now + self._lease_s(), expires_at=now + self._ttl_s())
         store = self._store()
-        outcome, found = await store.begin(record, now=now)
+        try:
+            outcome, found = await store.begin(record, now=now)
+        except Exception as exc:  # the database is away: nothing was done, the client may retry with its key
+            log.warning("Idempotency-Key %r could not be reserved: %s", key, exc)
+            await _problem(send, 503, "Service unavailable", "the database is unavailable; try again shortly")
+            return
         if outcome == "replay" and found is not None and found.answer is not None:
             await _send(send, found.answer, replayed=True)
         elif outcome == "mismatch":
@@ -257,9 +262,11 @@ def _kept(answer: Answer) -> Answer:
 
 
 def _key_of(scope: Scope) -> str | None:
+    """The key as sent; the draft makes it a Structured Field string (`"abc"`), also taken bare (`abc`)."""
     for name, value in scope.get("headers", []):
         if name.lower() == b"idempotency-key":
-            return value.decode("latin-1").strip()
+            key = value.decode("latin-1").strip()
+            return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
     return None
 
 

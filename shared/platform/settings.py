@@ -99,7 +99,8 @@ class AuthSettings(BaseSettings):
     auth_public_key_file: Path | None = Field(None, description="PEM public key (local dev, tests)")
 
 
-class PlatformSettings(AuthSettings, IdempotencySettings, OutboxSettings, ConsumerSettings, MongoSettings, KafkaSettings, ServiceSettings):
+class PlatformSettings(AuthSettings, IdempotencySettings, OutboxSettings, ConsumerSettings, MongoSettings, KafkaSettings,
+                       ServiceSettings):
     """What every service needs; a service subclasses it and adds its own fields."""
 
 

@@ -18,7 +18,8 @@ def followups(public_key: Path) -> FastAPI:
     from services.followups.config import FollowupsSettings
     from tests.followups.fakes import fakes
     from tests.followups.helpers import LINK_KEYS
-    return create_app(FollowupsSettings(auth_public_key_file=public_key, link_keys=LINK_KEYS), adapters=fakes().adapters)
+    settings = FollowupsSettings(auth_public_key_file=public_key, link_keys=LINK_KEYS)
+    return create_app(settings, adapters=fakes().adapters)
 
 
 def dunning(public_key: Path) -> FastAPI:

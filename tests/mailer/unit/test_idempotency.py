@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI
 
 from shared.platform.auth import CurrentPrincipal
 from shared.platform.http import create_http_app
-from shared.platform.idempotency import HEADER, REPLAYED_HEADER, fingerprint
+from shared.platform.idempotency import HEADER, REPLAYED_HEADER, MemoryIdempotencyStore, fingerprint
 from shared.platform.runtime import ServiceRuntime
 from shared.platform.settings import PlatformSettings
 from tests.mailer.unit.conftest import OfflineMailer
@@ -19,12 +20,14 @@ ENTRY = {"email": "hard.bounce@dupont.example", "reason": "bounced"}
 
 
 class TestOnTheMailer:
-    async def test_a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing(self, mailer: OfflineMailer) -> None:
+    async def test_a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing(
+        self, mailer: OfflineMailer,
+    ) -> None:
         async with mailer.http("credit_manager") as http:
             await http.post("/suppressions", json=ENTRY)
             first = await http.delete(f"/suppressions/{ENTRY['email']}", headers={HEADER: "k-1"})
             assert (await http.post("/suppressions", json=ENTRY)).status_code == 201  # put back by someone else
-            again = await http.delete(f"/suppressions/{ENTRY['email']}", headers={HEADER: "k-1"})
+            again = await http.delete(f"/suppressions/{ENTRY['email']}", headers={HEADER: '"k-1"'})  # the draft's form
             listed = (await http.get("/suppressions")).json()
         assert (first.status_code, REPLAYED_HEADER.lower() in first.headers) == (204, False)
         assert (again.status_code, again.headers[REPLAYED_HEADER]) == (204, "true")
@@ -121,3 +124,18 @@ def test_the_fingerprint_is_the_method_path_query_and_body() -> None:
     assert base == fingerprint("POST", "/a", b"", b"{}")
     assert len({base, fingerprint("PUT", "/a", b"", b"{}"), fingerprint("POST", "/b", b"", b"{}"),
                 fingerprint("POST", "/a", b"x=1", b"{}"), fingerprint("POST", "/a", b"", b"{ }")}) == 5
+
+
+async def test_an_unreachable_key_store_answers_503_and_runs_nothing(
+    public_key: Path, token_for: Callable[..., str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def unreachable(self: MemoryIdempotencyStore, record: object, *, now: float) -> None:
+        raise ConnectionError("no database")
+
+    monkeypatch.setattr(MemoryIdempotencyStore, "begin", unreachable)
+    app, release, ran = held_app(public_key)
+    release.set()
+    headers = {"Authorization": f"Bearer {token_for(tenant_id='acme')}", HEADER: "k-5"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
+        answer = await http.post("/things", json={"name": "a"}, headers=headers)
+    assert answer.status_code == 503 and ran == []
