@@ -9,6 +9,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.testing.infra import Infrastructure
+from shared.platform import idempotency
 from shared.platform.idempotency import HEADER, REPLAYED_HEADER
 from shared.platform.idempotency_mongo import COLLECTION, MongoIdempotencyStore
 from tests.mailer.integration.conftest import TENANT, Mailer
@@ -61,3 +62,27 @@ async def test_a_request_that_did_not_commit_is_processed_again(mailer: Mailer, 
     assert len(held) == 1 and held[0] is not None
     assert retried.status_code == 201 and REPLAYED_HEADER.lower() not in retried.headers
     assert entry["email"] in present
+
+
+async def test_a_request_that_committed_but_whose_answer_was_lost_is_replayed(
+    mailer: Mailer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = {"email": "lost.answer@dupont.example", "reason": "asked by fax"}
+    send_answer, lost = idempotency.send_answer, []
+
+    async def connection_drops(send: Any, answer: Any) -> None:
+        lost.append(answer.status)
+        raise ConnectionResetError("the client's connection dropped before the answer went out")
+
+    async with client(mailer) as http:
+        monkeypatch.setattr(idempotency, "send_answer", connection_drops)
+        try:
+            dropped = await http.post("/suppressions", json=entry, headers={HEADER: "idem-int-3"})
+        except httpx.HTTPError:
+            dropped = None
+        monkeypatch.setattr(idempotency, "send_answer", send_answer)
+        retried = await http.post("/suppressions", json=entry, headers={HEADER: "idem-int-3"})
+        present = await listed(http)
+    assert lost == [201] and (dropped is None or dropped.status_code >= 500)  # the client never saw the 201
+    assert (retried.status_code, retried.headers[REPLAYED_HEADER]) == (201, "true")
+    assert present.count(entry["email"]) == 1
