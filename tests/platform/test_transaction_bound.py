@@ -10,9 +10,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from devstack.testing.infra import Infrastructure
 from devstack.testing.services import Isolation
-from shared.platform.mongo import TransactionTimeout, run_in_transaction, transaction_timeout_s
+from shared.platform.mongo import TransactionTimeout, create_mongo_client, run_in_transaction, transaction_timeout_s
 from shared.platform.settings import MongoSettings
-from shared.platform.mongo import create_mongo_client
 
 
 async def test_a_transaction_that_outlives_its_bound_is_aborted_and_holds_nothing(
