@@ -30,6 +30,8 @@ from shared.ports import Flow
 
 BOUND_S = 1.0
 DELAYS: dict[str, float] = {}
+HELD: list[str] = []
+RELEASE = asyncio.Event()
 
 
 @dataclass
@@ -67,6 +69,15 @@ async def probe(infra: Infrastructure, isolation: Isolation) -> AsyncIterator[tu
             await tx.bump(name)
             await asyncio.sleep(DELAYS.get(name, 0))
         await uow.run(work, flow=Flow("acme"))
+
+    @app.post("/held/{name}")
+    async def held(name: str) -> dict[str, int]:
+        async def work(tx: Counters) -> None:
+            await tx.bump(name)
+            HELD.append(name)
+            await RELEASE.wait()
+        await uow.run(work, flow=Flow("acme"))
+        return {"n": await uow.reading().value(name)}
 
     @app.post("/broken/{name}")
     async def broken(name: str) -> None:
@@ -131,3 +142,20 @@ async def test_a_keyed_request_past_the_transaction_bound_is_rolled_back_and_its
     retried = await http.post("/slow/late", headers={HEADER: "k3"})  # processed again, not a 409
     assert retried.status_code == 200 and REPLAYED_HEADER.lower() not in retried.headers
     assert await counters.value("late") == 1
+
+
+async def test_a_retry_while_the_first_is_in_flight_gets_409_then_the_answer(
+    probe: tuple[httpx.AsyncClient, Counters],
+) -> None:
+    http, counters = probe
+    RELEASE.clear()
+    first = asyncio.create_task(http.post("/held/h", headers={HEADER: "k4"}))
+    while "h" not in HELD:
+        await asyncio.sleep(0.005)
+    during = await http.post("/held/h", headers={HEADER: "k4"})
+    RELEASE.set()
+    answered = await first
+    after = await http.post("/held/h", headers={HEADER: "k4"})
+    assert during.status_code == 409 and during.headers["retry-after"]
+    assert answered.json() == after.json() == {"n": 1} and after.headers[REPLAYED_HEADER] == "true"
+    assert await counters.value("h") == 1
