@@ -22,6 +22,10 @@ from pymongo.errors import ConnectionFailure
 
 from shared.platform.asyncapi import asyncapi_document
 from shared.platform.auth import TokenVerifier
+from shared.platform.idempotency import (
+    HEADER, MUTATING, IdempotencyMiddleware, IdempotencyStore, MemoryIdempotencyStore,
+)
+from shared.platform.idempotency_mongo import MongoIdempotencyStore
 from shared.platform.logging import log_context
 from shared.platform.runtime import ServiceRuntime
 
@@ -60,6 +64,7 @@ def create_http_app(
     for router in routers:
         app.include_router(router)
     _add_operations_routes(app, runtime, title)
+    _add_idempotency(app, runtime)  # inside the correlation middleware: its logs carry the correlation id
     _add_correlation_middleware(app)
     app.add_exception_handler(ConnectionFailure, _database_unavailable)
     return app
@@ -112,6 +117,66 @@ def _asyncapi(runtime: ServiceRuntime, title: str) -> dict[str, Any]:
                              service=runtime.name, topics=runtime.topics,
                              servers=runtime.settings.kafka_bootstrap_servers, published=runtime.published,
                              consumers=runtime.routers)
+
+
+def _add_idempotency(app: FastAPI, runtime: ServiceRuntime) -> None:
+    """The `Idempotency-Key` header on every mutating operation: kept in the service's own database
+    (in memory offline), and documented on each of those operations."""
+    stores: list[IdempotencyStore] = []
+    if not runtime.offline:
+        runtime.on_database_ready(lambda: _store(runtime, stores).ensure_indexes())  # type: ignore[union-attr]
+
+    def store() -> IdempotencyStore:
+        return _store(runtime, stores)
+
+    async def tenant_of(scope: Any) -> str | None:
+        header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return (await app.state.token_verifier.verify(token.strip())).tenant_id
+        except Exception:  # the route says why (401)
+            return None
+
+    settings = runtime.settings
+    app.add_middleware(IdempotencyMiddleware, store=store, tenant_of=tenant_of,  # type: ignore[arg-type]
+                       ttl_s=lambda: settings.idempotency_ttl_hours * 3600,
+                       lease_s=lambda: settings.idempotency_lease_s, instance=runtime.instance)
+    _document_idempotency_key(app)
+
+
+def _store(runtime: ServiceRuntime, stores: list[IdempotencyStore]) -> IdempotencyStore:
+    if not stores:  # built on first use: the database exists only inside the app's lifespan
+        stores.append(MemoryIdempotencyStore() if runtime.offline else MongoIdempotencyStore(runtime.db))
+    return stores[0]
+
+
+_KEY_PARAMETER = {
+    "name": HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Makes a retry safe (IETF draft 'The Idempotency-Key HTTP Header Field'): the first request "
+                   "with a key is processed and its answer kept (24 h by default); a retry with the same key and "
+                   "request gets that answer again with `Idempotent-Replayed: true` and changes nothing; the same "
+                   "key with another request is refused (422); a retry while the first is in flight gets 409.",
+}
+
+
+def _document_idempotency_key(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method.upper() in MUTATING:
+                        parameters = operation.setdefault("parameters", [])
+                        if all(p.get("name") != HEADER for p in parameters):
+                            parameters.append(dict(_KEY_PARAMETER))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_correlation_middleware(app: FastAPI) -> None:

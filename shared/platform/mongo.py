@@ -1,5 +1,7 @@
 """MongoDB access: one client factory, Decimal stored as Decimal128, dates as ISO strings, transactions."""
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from decimal import Decimal, localcontext
@@ -16,6 +18,10 @@ from shared.platform.settings import MongoSettings
 
 T = TypeVar("T")
 ID_CHUNK = 50
+DEFAULT_TRANSACTION_TIMEOUT_S = 10.0
+# The bound each client's transactions get (its settings' `mongodb_transaction_timeout_s`), kept beside the
+# client rather than threaded through every unit of work and consumer that runs one.
+_transaction_bounds: "weakref.WeakKeyDictionary[AsyncMongoClient[Any], float]" = weakref.WeakKeyDictionary()
 _DECIMAL128_CONTEXT = create_decimal128_context()
 
 
@@ -50,7 +56,7 @@ TYPE_REGISTRY = TypeRegistry([DecimalEncoder(), Decimal128Decoder(), DateEncoder
 
 def create_mongo_client(settings: MongoSettings, *, appname: str) -> AsyncMongoClient:
     """One client per event loop (PyMongo's rule); it connects lazily, nothing happens at import."""
-    return AsyncMongoClient(
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
         settings.mongodb_url.get_secret_value(),
         appname=appname,
         tz_aware=True,
@@ -58,18 +64,43 @@ def create_mongo_client(settings: MongoSettings, *, appname: str) -> AsyncMongoC
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         connectTimeoutMS=settings.mongodb_timeout_ms,
     )
+    _transaction_bounds[client] = settings.mongodb_transaction_timeout_s
+    return client
 
 
 def database_name(settings: MongoSettings, service: str) -> str:
     return settings.mongodb_database or f"arf_{service}"
 
 
+class TransactionTimeout(Exception):
+    """A transaction (its retries included) outlived its bound: it was aborted, nothing of it was written."""
+
+
+def transaction_timeout_s(client: AsyncMongoClient[Any]) -> float:
+    """The bound on one transaction of `client`: its settings' value, or the default for a bare client."""
+    return _transaction_bounds.get(client, DEFAULT_TRANSACTION_TIMEOUT_S)
+
+
 async def run_in_transaction(
-    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
+    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]], *, timeout_s: float | None = None,
 ) -> T:
-    """Run `work` in one transaction, retried on transient errors (so `work` must only touch MongoDB)."""
+    """Run `work` in one transaction, retried on transient errors (so `work` must only touch MongoDB).
+
+    The whole of it, retries included, is bounded (`timeout_s`, else the client's
+    `ARF_MONGODB_TRANSACTION_TIMEOUT_S`): past the deadline the transaction is aborted and
+    `TransactionTimeout` raised, and the commit itself gets `maxCommitTimeMS`. A slow or stuck process
+    so holds its documents' locks for seconds, never the database's own limit (a minute), and a client
+    waiting on it gets a clear failure it may retry (with its idempotency key) instead of a late commit."""
+    bound = transaction_timeout_s(client) if timeout_s is None else timeout_s
     async with client.start_session() as session:
-        return await session.with_transaction(work)
+        try:
+            async with asyncio.timeout(bound) as deadline:
+                # with_transaction aborts the open transaction when the deadline cancels `work`.
+                return await session.with_transaction(work, max_commit_time_ms=max(1, int(bound * 1000)))
+        except TimeoutError:
+            if deadline.expired():
+                raise TransactionTimeout(f"the transaction did not commit within {bound:g} s and was aborted") from None
+            raise
 
 
 async def find_by_ids(

@@ -54,6 +54,9 @@ class MongoSettings(BaseSettings):
     )
     mongodb_database: str = Field("", description="This service's database (defaults to arf_<service>)")
     mongodb_timeout_ms: int = Field(5000, ge=100, description="Server selection and connect timeout")
+    mongodb_transaction_timeout_s: float = Field(
+        10.0, gt=0, le=60, description="Bound on one transaction, retries included: aborted past it (seconds)"
+    )
 
 
 class ConsumerSettings(BaseSettings):
@@ -78,6 +81,15 @@ class OutboxSettings(BaseSettings):
     outbox_retention_days: int = Field(7, ge=1, description="Sent rows older than this are purged")
 
 
+class IdempotencySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    idempotency_ttl_hours: float = Field(24.0, gt=0, description="How long an Idempotency-Key's answer is kept")
+    idempotency_lease_s: float = Field(
+        20.0, gt=0, description="How long a key stays in flight before another request may take it over"
+    )
+
+
 class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -87,7 +99,8 @@ class AuthSettings(BaseSettings):
     auth_public_key_file: Path | None = Field(None, description="PEM public key (local dev, tests)")
 
 
-class PlatformSettings(AuthSettings, OutboxSettings, ConsumerSettings, MongoSettings, KafkaSettings, ServiceSettings):
+class PlatformSettings(AuthSettings, IdempotencySettings, OutboxSettings, ConsumerSettings, MongoSettings, KafkaSettings,
+                       ServiceSettings):
     """What every service needs; a service subclasses it and adds its own fields."""
 
 

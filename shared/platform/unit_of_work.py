@@ -4,6 +4,7 @@ A service gives a `bind(session, outgoing)` that builds its transaction object (
 the session, a publisher over `outgoing`); handlers only ever see that object (`shared.ports`).
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -13,7 +14,9 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.platform.consumer import EventContext
-from shared.platform.mongo import run_in_transaction
+from shared.platform.idempotency import RequestTransaction, current_request_transaction
+from shared.platform.idempotency_mongo import joinable, open_request_transaction
+from shared.platform.mongo import TransactionTimeout, run_in_transaction
 from shared.platform.outbox import Outbox
 from shared.ports import Duplicate, Flow, Keyed
 
@@ -70,7 +73,13 @@ class MongoUnitOfWork(Generic[TxT]):
         self._reading = bind(None, MongoOutgoing(outbox, None, None))
 
     async def run(self, work: Callable[[TxT], Awaitable[T]], *, flow: Flow) -> T:
-        """`work` in a transaction of its own; a duplicate key comes out as the port's `Duplicate`."""
+        """`work` in a transaction of its own; a duplicate key comes out as the port's `Duplicate`. In a
+        request carrying an `Idempotency-Key`, `work` joins that request's transaction instead, which
+        commits with the request's answer (`shared.platform.idempotency`)."""
+        joined = current_request_transaction()
+        if joined is not None and joinable(joined, self._client):
+            return await self._run_joined(joined, work, flow)
+
         async def attempt(session: AsyncClientSession) -> T:
             outgoing = MongoOutgoing(self._outbox, session, flow, deferred=True)
             result = await work(self._bind(session, outgoing))
@@ -84,11 +93,39 @@ class MongoUnitOfWork(Generic[TxT]):
         self._outbox.notify_committed()  # wakes the relay now rather than at its next sweep
         return result
 
+    async def _run_joined(self, joined: RequestTransaction, work: Callable[[TxT], Awaitable[T]], flow: Flow) -> T:
+        loop = asyncio.get_running_loop()
+        session = joined.handle or await open_request_transaction(joined, self._client, loop.time())
+        try:
+            async with asyncio.timeout_at(joined.deadline) as bound:
+                outgoing = MongoOutgoing(self._outbox, session, flow, deferred=True)
+                result = await work(self._bind(session, outgoing))
+                await outgoing.flush()
+        except DuplicateKeyError as exc:
+            joined.failed = exc
+            raise Duplicate(str(exc)) from exc
+        except TimeoutError as exc:
+            joined.failed = exc
+            if not bound.expired():
+                raise
+            raise TransactionTimeout("the request's transaction outlived its bound and was rolled back") from None
+        except BaseException as exc:
+            joined.failed = exc
+            raise
+        joined.joined += 1
+        joined.after_commit.append(self._outbox.notify_committed)
+        return result
+
     def joined(self, ctx: EventContext) -> TxT:
         outbox = ctx.outbox or self._outbox
         return self._bind(ctx.session, MongoOutgoing(outbox, ctx.session, Flow.caused_by(ctx.envelope)))
 
     def reading(self) -> TxT:
+        """The repositories outside any transaction; in a keyed request whose transaction is open, bound to
+        it, so what the request reads after a write sees that write (it commits only with the answer)."""
+        joined = current_request_transaction()
+        if joined is not None and joined.handle is not None and joinable(joined, self._client):
+            return self._bind(joined.handle, MongoOutgoing(self._outbox, None, None))
         return self._reading
 
 
