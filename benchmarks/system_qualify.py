@@ -36,6 +36,7 @@ TENANT = "bench"
 CLIENT = "BIG"
 AMOUNT = Decimal("125.40")
 TARGET_RATIO = 3.0
+DUNNING_POLL_S = 0.5
 
 
 class Stack:
@@ -97,9 +98,9 @@ async def kpi(indicators: httpx.AsyncClient, name: str) -> Decimal:
     return Decimal(currencies[0][name]) if currencies else Decimal(0)
 
 
-async def until_reflected(started: float, probe: Any, expected: Any, timeout_s: float) -> float:
-    """Seconds from `started` until `probe()` returns `expected` (polled back to back)."""
-    await eventually(probe, until=lambda value: value == expected, timeout_s=timeout_s, interval_s=0.05)
+async def until_reflected(started: float, probe: Any, expected: Any, timeout_s: float, interval_s: float) -> float:
+    """Seconds from `started` until `probe()` returns `expected`, polled every `interval_s`."""
+    await eventually(probe, until=lambda value: value == expected, timeout_s=timeout_s, interval_s=interval_s)
     return time.perf_counter() - started
 
 
@@ -134,9 +135,12 @@ async def qualify(urls: dict[str, str], token: str, items: int, timeout_s: float
                 "kind": "create_action", "source": "status_model", "owner_id": "u-col"}})
         answered_s = time.perf_counter() - started
         assert response.status_code == 200, response.text
+        # Dunning's answer lists every item (and why it waits): polled every half second so that reading it
+        # does not take the CPU dunning needs to catch up; the KPI is one small document, polled often.
         dunning_s, indicators_s = await asyncio.gather(
-            until_reflected(started, lambda: held_in_dunning(dunning), items, timeout_s),
-            until_reflected(started, lambda: kpi(indicators, "disputed_outstanding"), AMOUNT * items, timeout_s))
+            until_reflected(started, lambda: held_in_dunning(dunning), items, timeout_s, DUNNING_POLL_S),
+            until_reflected(started, lambda: kpi(indicators, "disputed_outstanding"), AMOUNT * items, timeout_s,
+                            0.05))
     return {"answered_s": answered_s, "dunning_s": dunning_s, "indicators_s": indicators_s,
             "system_s": max(dunning_s, indicators_s)}
 
@@ -191,7 +195,8 @@ async def run(items: int, timeout_s: float) -> dict[str, Any]:
         figures["publish_s"] = await bare_publish(infra, stack.isolation, items)
     figures["floor_s"] = figures["write_s"] + figures["publish_s"]
     figures["ratio"] = figures["system_s"] / figures["floor_s"]
-    figures.update(items=items, target_ratio=TARGET_RATIO, infrastructure=infra.describe())
+    figures.update(items=items, target_ratio=TARGET_RATIO, infrastructure=infra.describe(),
+                   dunning_poll_s=DUNNING_POLL_S)
     return figures
 
 

@@ -97,7 +97,10 @@ def system_table(result: dict[str, Any]) -> list[str]:
         "",
         f"Target: within {result['target_ratio']:.0f}× of the floor — {verdict} ({result['ratio']:.1f}×). "
         "The floor is a bare `insert_many` of the same item documents plus a bare publish of as many "
-        "event-sized messages (acks=all), on the same broker and database, in the same run.",
+        "event-sized messages (acks=all), on the same broker and database, in the same run. The three "
+        "services run in processes of their own; the clock starts when the request is sent"
+        + (f"; dunning's list is read every {result['dunning_poll_s']} s (its resolution)."
+           if "dunning_poll_s" in result else "."),
     ]
 
 
