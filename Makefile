@@ -46,7 +46,7 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e
 
-## Run every benchmark once (about 20 minutes) and write docs/benchmarks.md from the run.
+## Run every benchmark once (about 15 minutes on 2 cores) and write docs/benchmarks.md from the run.
 bench: install
 	$(BIN)/python -m devstack.bench
 

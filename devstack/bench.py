@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -21,11 +22,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPT = "<!-- KEPT: written by hand; `make bench` carries everything below this line over unchanged -->"
-# Arguments chosen to keep one run within about 20 minutes on 2 cores; `--help` of each script gives the rest.
+# Arguments chosen to keep one run within about 15 minutes on 2 cores; `--help` of each script gives the rest.
 ARGUMENTS: dict[str, list[str]] = {
     "indicators_freshness.py": ["--skip-before", "--probes", "30"],
 }
 TIMEOUT_S = 1200
+PROGRESS = re.compile(r"^\s*loaded\s+[\d,]+ items")
 
 
 @dataclass
@@ -75,6 +77,15 @@ def run_one(script: Path, timeout_s: float) -> Outcome:
     return outcome
 
 
+def condensed(output: str) -> str:
+    """The output without the progress lines a long load prints (`loaded 5,000 items …`): the last of each
+    run of them is kept."""
+    lines = output.splitlines()
+    progress = [PROGRESS.match(line) is not None for line in lines]
+    return "\n".join(line for n, line in enumerate(lines)
+                     if not (progress[n] and n + 1 < len(lines) and progress[n + 1]))
+
+
 def infrastructure_line(outcomes: list[Outcome]) -> str:
     for outcome in outcomes:
         for line in outcome.output.splitlines():
@@ -117,7 +128,7 @@ def report(outcomes: list[Outcome], kept: str, started: datetime) -> str:
     for outcome in outcomes:
         state = {None: f"stopped after {TIMEOUT_S} s", 0: "ok"}.get(outcome.returncode, f"exit {outcome.returncode}")
         lines += [f"### `{' '.join(outcome.argv)}` ({outcome.seconds:.0f} s, {state})", "", "```",
-                  outcome.output or "(no output)", "```", ""]
+                  condensed(outcome.output) or "(no output)", "```", ""]
     lines += ["## How to reproduce", "",
               "`make bench` (or `.venv/bin/python -m devstack.bench`; `--only system_qualify.py` runs one). "
               "Each script also runs alone: `.venv/bin/python benchmarks/<name>.py --help`. With "

@@ -16,7 +16,8 @@ def test_the_report_puts_the_system_figure_beside_its_floor_and_keeps_the_hand_w
     existing.write_text(f"# Old\n\ngenerated text\n\n{KEPT}\n## Two servers\n\n| a | b |\n")
     system = Outcome("system_qualify.py", ["benchmarks/system_qualify.py"], 40.0, 0,
                      "infrastructure: local (Kafka x; DB y)\nsystem: 12 s\nRESULT " + json.dumps(RESULT))
-    failed = Outcome("mailer_throughput.py", ["benchmarks/mailer_throughput.py"], 1200.0, None, "")
+    failed = Outcome("mailer_throughput.py", ["benchmarks/mailer_throughput.py"], 1200.0, None,
+                     "portfolio:\n  loaded 5,000 items (10/s)\n  loaded 10,000 items (9/s)\nmedian 3 ms")
 
     text = report([system, failed], kept_part(existing), datetime(2026, 12, 6, tzinfo=UTC))
 
@@ -24,5 +25,6 @@ def test_the_report_puts_the_system_figure_beside_its_floor_and_keeps_the_hand_w
     assert "**not met** (6.0×)" in text and "10 000 items" in text
     assert "broker and database: local (Kafka x; DB y)" in text
     assert "`benchmarks/mailer_throughput.py` (1200 s, stopped after" in text
+    assert "portfolio:\n  loaded 10,000 items (9/s)\nmedian 3 ms" in text  # progress: only its last line
     assert "generated text" not in text
     assert text.endswith(f"{KEPT}\n## Two servers\n\n| a | b |\n")
