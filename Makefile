@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 
-.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e benchmarks replay-dlq clean
+.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e bench benchmarks replay-dlq clean
 
 install: $(STAMP) $(TOOLS)/.installed node_modules/.installed
 
@@ -52,8 +52,11 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e
 
-benchmarks: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+## Run every benchmark once (about 15 minutes on 2 cores) and write docs/benchmarks.md from the run.
+bench: install
+	$(BIN)/python -m devstack.bench
+
+benchmarks: bench
 
 ## Re-publish a dead-letter topic to its original topic: make replay-dlq TOPIC=arf.items.dlq GROUP=indicators.changes
 replay-dlq: install

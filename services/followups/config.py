@@ -28,6 +28,8 @@ class FollowupsSettings(LinkSettings, PlatformSettings):
     import_chunk_rows: int = Field(500, ge=1, le=5000,
                                    description="Import rows written per transaction (each chunk is atomic)")
     import_max_row_bytes: int = Field(256 * 1024, ge=1024, description="Longest single import row (JSON or CSV)")
+    import_max_bytes: int = Field(256 * 1024 * 1024, ge=1024,
+                                  description="Largest import body (declared: 413 before reading; streamed: stops there)")
     mail_inbound_domain: str = Field("inbound.arf.localhost",
                                      description="Domain of reply addresses `reply+<token>@…` (the mailer's inbound)")
     link_default_days: int = Field(30, ge=1, le=365, description="Validity of an interactive link unless the sender "

@@ -180,16 +180,29 @@ class EventRouter:
 
     async def _decode(self, record: RawRecord) -> Decoded | None:
         """The record's envelope, route and payload; None when it was skipped or dead-lettered."""
+        if len(record.value) > self.settings.consumer_max_record_bytes:
+            error = PermanentError(f"record of {len(record.value)} bytes is over the limit of "
+                                   f"{self.settings.consumer_max_record_bytes}: not read")
+            await self._dead_letter(record, error, 1, None)
+            return None
         try:
             envelope = Envelope.from_kafka(record.value, record.headers, record.key)
         except NotAnEvent as exc:
             await self._dead_letter(record, PermanentError(str(exc)), 1, None)
+            return None
+        if (refused := _wrong_tenant(record, envelope)) is not None:
+            await self._dead_letter(record, PermanentError(refused), 1, envelope)
             return None
         replay_for = record.headers.get(REPLAY_HEADER)
         if replay_for and replay_for != self.consumer:
             self._count(envelope.type, "skipped")
             return None
         route = self.routes.get(envelope.type)
+        if route is None and (handled := self._other_versions(envelope.type)):
+            error = PermanentError(f"{envelope.type}: a version this consumer does not handle (it handles "
+                                   f"{', '.join(handled)})")
+            await self._dead_letter(record, error, 1, envelope)
+            return None
         if route is None:
             if payload_class(envelope.type) is not None:
                 self._count(envelope.type, "not_handled_here")  # another consumer group's business
@@ -301,6 +314,11 @@ class EventRouter:
         )
         self._count(envelope.type if envelope else "undecodable", "dead_lettered")
 
+    def _other_versions(self, event_type: str) -> list[str]:
+        """The versions of the same event this consumer handles: a newer (or older) one must not be lost."""
+        name = event_type.rsplit(".v", 1)[0]
+        return sorted(known for known in self.routes if known.rsplit(".v", 1)[0] == name)
+
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.consumer_backoff_initial_s * 2 ** (attempt - 1), self.settings.consumer_backoff_max_s)
 
@@ -316,6 +334,16 @@ class EventRouter:
     def streams(self) -> list[Stream]:
         """The streams this consumer reads: one subscription per topic."""
         return sorted({route.payload_cls.stream for route in self.routes.values()})
+
+
+def _wrong_tenant(record: RawRecord, envelope: Envelope) -> str | None:
+    """Why the record's key or partition key belongs to another tenant than the event, or None: an event
+    filed under one tenant's key but naming another would reach that tenant's data."""
+    prefix = f"{envelope.tenant_id}:"
+    key = record.key.decode("utf-8", "replace") if record.key is not None else envelope.partitionkey
+    if not key.startswith(prefix) or not envelope.partitionkey.startswith(prefix):
+        return f"tenant {envelope.tenant_id!r} does not own the key {key!r} (partition key {envelope.partitionkey!r})"
+    return None
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -66,6 +66,8 @@ class ConsumerSettings(BaseSettings):
     consumer_backoff_initial_s: float = Field(0.2, gt=0, description="First retry delay")
     consumer_backoff_max_s: float = Field(5.0, gt=0, description="Longest retry delay")
     processed_event_ttl_days: int = Field(14, ge=1, description="How long processed event ids are kept")
+    consumer_max_record_bytes: int = Field(
+        1_048_576, ge=1024, description="A record larger than this is dead-lettered unread (Kafka's default limit)")
 
 
 class OutboxSettings(BaseSettings):

@@ -34,6 +34,7 @@ from tests.followups.helpers import (
 
 TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 ATTACHMENT_LIMIT = 64 * 1024
+IMPORT_LIMIT = 1024 * 1024  # a whole import body (the service default is 256 MiB)
 OFFLINE_URL = "http://followups.test"
 BACKENDS = [pytest.param("memory", id="memory"),
             pytest.param("mongo", id="mongo", marks=pytest.mark.integration)]
@@ -61,7 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _settings(**values: Any) -> dict[str, Any]:
-    return dict(attachment_max_bytes=ATTACHMENT_LIMIT, import_chunk_rows=50, link_keys=LINK_KEYS,
+    return dict(attachment_max_bytes=ATTACHMENT_LIMIT, import_chunk_rows=50, import_max_bytes=IMPORT_LIMIT,
+                link_keys=LINK_KEYS,
                 mail_inbound_domain=INBOUND, link_posts_per_minute=LINK_POSTS_PER_MINUTE, **values)
 
 

@@ -96,6 +96,36 @@ class TestConsumerFailures:
         assert {"dlq_original_partition", "dlq_original_offset", "dlq_attempts", "dlq_event_id"} <= set(first)
         assert dead[0].value == b"\x00not json"
 
+    async def test_oversized_unknown_version_and_wrong_tenant_records_are_dead_lettered_and_change_nothing(
+        self, infra: Infrastructure, isolation: Isolation, topics: Topics
+    ) -> None:
+        app = create_app(service_settings(ProbeSettings, infra, isolation, "probe",
+                                          consumer_max_record_bytes=4096))
+        topic = topics(Stream.CLIENTS)
+        async with serve_app(app):
+            big = json.loads(envelope_bytes("h", "x")[0])
+            big["data"]["padding"] = "x" * 5000
+            await produce(infra, topic, value=json.dumps(big).encode(), key=b"acme:h")
+            newer = json.loads(envelope_bytes("h", "from the future")[0])
+            newer["type"] = newer["type"].rsplit(".v", 1)[0] + ".v2"
+            await produce(infra, topic, value=json.dumps(newer).encode(), key=b"acme:h")
+            other = Envelope.wrap(client_event("h", "globex's client"), tenant_id="globex", key_id="h",
+                                  source="/tests")
+            await produce(infra, topic, value=other.model_dump_json().encode(), key=b"acme:h",
+                          headers=other.kafka_headers())
+            value, headers = envelope_bytes("h", "after the hostile ones")  # same key: after them
+            await produce(infra, topic, value=value, key=b"acme:h", headers=headers)
+
+            rows = await eventually(lambda: received(infra, isolation), until=lambda r: "h" in r)
+            dead = await read_topic(infra, topics.dead_letter(Stream.CLIENTS), expect=3)
+
+        assert [row["envelope"]["data"]["name"] for row in rows.values()] == ["after the hostile ones"]
+        errors = [headers_of(record)["dlq_error"] for record in dead]
+        assert len(errors) == 3
+        assert errors[0].startswith("PermanentError: record of ") and "over the limit of 4096" in errors[0]
+        assert "a version this consumer does not handle" in errors[1]
+        assert "tenant 'globex' does not own the key 'acme:h'" in errors[2]
+
     async def test_transient_failures_are_retried_until_the_handler_passes(
         self, infra: Infrastructure, isolation: Isolation, topics: Topics
     ) -> None:

@@ -5,20 +5,50 @@ import codecs
 import csv
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from services.followups.ports import Row, StreamBroken
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's start with these too
+
+
+async def limited(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[bytes]:
+    """The body's chunks, up to `max_bytes` in all: a body sent without its length stops there."""
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise StreamBroken(f"the body is larger than {max_bytes} bytes: split the file")
+        yield chunk
+
+
 async def _text(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """UTF-8 text (a UTF-8 byte order mark is dropped); anything else stops with where and what to do."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset, first, fed = 0, True, b""
     try:
         async for chunk in chunks:
+            if first and chunk:
+                first = False
+                if chunk.startswith(UTF16_BOMS):
+                    raise StreamBroken("the body is UTF-16 (it starts with a UTF-16 byte order mark): send UTF-8")
+            fed = chunk
             if text := decoder.decode(chunk):
                 yield text
+            offset += len(chunk)
+        fed = b""
         if tail := decoder.decode(b"", final=True):
             yield tail
     except UnicodeDecodeError as exc:
-        raise StreamBroken(f"the body is not UTF-8 text ({exc.reason})") from None
+        # The text before the bad byte is read first, so the rows before it are counted like any others.
+        pending = len(exc.object) - len(fed)  # bytes of a sequence begun in the previous chunk
+        if valid := exc.object[:exc.start].decode("utf-8-sig" if offset == 0 else "utf-8"):
+            yield valid
+        where = offset - pending + exc.start
+        raise StreamBroken(f"the body is not UTF-8 text: byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+                           f"{where} ({exc.reason}); save the file as UTF-8 (latin-1 and Windows-1252 are not "
+                           "read)") from None
 
 
 async def _lines(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[str]:
@@ -88,19 +118,41 @@ async def ndjson_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -> As
         yield _json_row(number, line)
 
 
+class _Twice(dict[str, Any]):
+    """A JSON object in which a key appears more than once (which value is meant cannot be told)."""
+
+    twice: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if not twice:
+        return dict(pairs)
+    value = _Twice(pairs)
+    value.twice = twice
+    return value
+
+
+def _object_row(number: int, value: Any, not_an_object: str) -> Row:
+    if not isinstance(value, dict):
+        return Row(number, None, not_an_object)
+    if isinstance(value, _Twice):
+        return Row(number, None, f"key {', '.join(map(repr, value.twice))} appears more than once")
+    return Row(number, value)
+
+
 def _json_row(number: int, text: str) -> Row:
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         return Row(number, None, f"not valid JSON: {exc.msg}")
-    if not isinstance(value, dict):
-        return Row(number, None, "a row must be a JSON object")
-    return Row(number, value)
+    return _object_row(number, value, "a row must be a JSON object")
 
 
 async def json_array_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -> AsyncIterator[Row]:
     """A JSON array of objects, decoded one element at a time so the whole body is never held."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_pairs)
     buffer, position, number, started, finished = "", 0, 0, False, False
     source = _text(chunks)
     more = True
@@ -135,7 +187,7 @@ async def json_array_rows(chunks: AsyncIterator[bytes], *, max_row_bytes: int) -
                 raise StreamBroken(f"element {number + 1} is not valid JSON: {exc.msg}") from None
             number += 1
             position = end
-            yield Row(number, value) if isinstance(value, dict) else Row(number, None, "an element must be an object")
+            yield _object_row(number, value, "an element must be an object")
     if not started:
         raise StreamBroken("the body is empty: send a JSON array of objects")
     if not finished:

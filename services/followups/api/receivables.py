@@ -6,9 +6,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from shared.contracts.values import Identifier, ItemSnapshot
-from services.followups.api.parsing import Row, csv_rows, json_array_rows, ndjson_rows
+from services.followups.api.parsing import Row, csv_rows, json_array_rows, limited, ndjson_rows
 from services.followups.api.deps import Limit, Manager, Reader, Service, Skip
-from services.followups.domain.errors import NotFound, UnsupportedType
+from services.followups.config import FollowupsSettings
+from services.followups.domain.errors import NotFound, TooLarge, UnsupportedType
 from services.followups.domain.history import HistoryEntry
 from services.followups.domain.items import ItemInput
 from services.followups.domain.parties import Client, ClientInput
@@ -18,28 +19,33 @@ from services.followups.handlers.intake import ImportReport
 
 router = APIRouter(tags=["receivables"])
 IMPORT_TYPES = {"text/csv": csv_rows, "application/x-ndjson": ndjson_rows, "application/json": json_array_rows}
-IMPORT_DOC = ("Body: CSV (header row; comma or semicolon), a JSON array of objects, or NDJSON, by Content-Type. "
-              "Read as it streams, written in atomic chunks; the report accounts for every row.")
+IMPORT_DOC = ("Body: UTF-8 CSV (header row; comma or semicolon), a JSON array of objects, or NDJSON, by "
+              "Content-Type. Read as it streams, written in atomic chunks; the report accounts for every row. "
+              "A body over the size limit is a 413; a body that cannot be read from its start (UTF-16, not "
+              "UTF-8) or a CSV header with unknown or repeated columns is a 422, nothing written. A row whose "
+              "text field starts with =, +, -, @ (a spreadsheet formula) or repeats a key is rejected.")
 
 
-def _rows(request: Request, max_row_bytes: int) -> AsyncIterator[Row]:
+def _rows(request: Request, settings: FollowupsSettings) -> AsyncIterator[Row]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     reader = IMPORT_TYPES.get(content_type)
     if reader is None:
         raise UnsupportedType(f"cannot import {content_type or 'a body without Content-Type'}", IMPORT_TYPES)
-    return reader(request.stream(), max_row_bytes=max_row_bytes)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.import_max_bytes:
+        raise TooLarge("the import body", settings.import_max_bytes)  # refused before a byte is read
+    body = limited(request.stream(), settings.import_max_bytes)
+    return reader(body, max_row_bytes=settings.import_max_row_bytes)
 
 
 @router.post("/imports/clients", summary="Import clients in bulk", description=IMPORT_DOC)
 async def import_clients(request: Request, caller: Manager, deps: Service) -> ImportReport:
-    rows = _rows(request, deps.settings.import_max_row_bytes)
-    return await intake.import_clients(rows, caller=caller, deps=deps)
+    return await intake.import_clients(_rows(request, deps.settings), caller=caller, deps=deps)
 
 
 @router.post("/imports/items", summary="Import items in bulk (open amount 0 closes an item)", description=IMPORT_DOC)
 async def import_items(request: Request, caller: Manager, deps: Service) -> ImportReport:
-    rows = _rows(request, deps.settings.import_max_row_bytes)
-    return await intake.import_items(rows, caller=caller, deps=deps)
+    return await intake.import_items(_rows(request, deps.settings), caller=caller, deps=deps)
 
 
 @router.put("/clients/{client_id}", summary="Create or change one client")

@@ -18,6 +18,7 @@ from shared.contracts.values import SYSTEM, ItemSnapshot
 from shared.ports import Flow
 from services.followups.domain import actions as act
 from services.followups.domain.errors import Invalid, listed
+from services.followups.domain.formulas import formula_fields
 from services.followups.domain.items import ERP_FIELDS, ErpChange, ItemInput, merge_erp_update
 from services.followups.domain.parties import Client, ClientInput, merge_client
 from services.followups.handlers.changes import Changes
@@ -30,6 +31,8 @@ CLIENT_COLUMNS = frozenset(ClientInput.model_fields) - {"contacts", "late_penalt
     "contact_name", "contact_email", "contact_phone", "contact_language", "contact_role", "late_penalty_rate",
     "late_penalty_fee"}
 AMOUNT_COLUMNS = ("amount", "open_amount", "late_penalty_rate", "late_penalty_fee")
+FORMULA_REFUSED = ("starts with =, +, -, @, a tab or a carriage return: a spreadsheet would run it as a formula "
+                   "(write it without that first character, or quote it as text in the ERP)")
 
 
 class Rejection(BaseModel):
@@ -73,6 +76,7 @@ async def import_clients(rows: AsyncIterator[Row], *, caller: Caller, deps: Deps
 
 async def upsert_item(item_id: str, body: ItemInput, *, caller: Caller, deps: Deps
                       ) -> tuple[ItemSnapshot, ErpChange]:
+    _refuse_formulas(body)
     if body.item_id not in (None, item_id):
         raise Invalid(f"the body's item_id {body.item_id!r} differs from the URL's {item_id!r}", code="id_mismatch")
     result = await write_items([(1, body.model_copy(update={"item_id": item_id}))], caller, deps)
@@ -81,11 +85,17 @@ async def upsert_item(item_id: str, body: ItemInput, *, caller: Caller, deps: De
 
 async def upsert_client(client_id: str, body: ClientInput, *, caller: Caller, deps: Deps
                         ) -> tuple[Client, ErpChange]:
+    _refuse_formulas(body)
     if body.client_id not in (None, client_id):
         raise Invalid(f"the body's client_id {body.client_id!r} differs from the URL's {client_id!r}",
                       code="id_mismatch")
     result = await write_clients([(1, body.model_copy(update={"client_id": client_id}))], caller, deps)
     return _single(result, "client", client_id)
+
+
+def _refuse_formulas(body: ItemInput | ClientInput) -> None:
+    if formulas := formula_fields(body):
+        raise Invalid(f"{listed(formulas)}: {FORMULA_REFUSED}", code="formula_refused", fields=formulas)
 
 
 def _single(result: ChunkResult, what: str, key: str) -> Any:
@@ -120,6 +130,8 @@ async def _import(rows: AsyncIterator[Row], model: type[M], columns: frozenset[s
                 _merge(report, await write(pending, caller, deps))
                 pending = []
     except StreamBroken as exc:
+        if report.rows == 0:  # nothing read: the whole body is refused (UTF-16, not UTF-8, over the limit)
+            raise Invalid(f"the import cannot be read: {exc}", code="unreadable_import") from None
         report.stopped = str(exc)
     if pending:
         _merge(report, await write(pending, caller, deps))
@@ -128,6 +140,10 @@ async def _import(rows: AsyncIterator[Row], model: type[M], columns: frozenset[s
 
 
 def _check_columns(header: list[str], columns: frozenset[str]) -> None:
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise Invalid(f"repeated columns: {listed(repeated)} (which value is meant cannot be told)",
+                      code="repeated_columns", columns=repeated)
     unknown = [name for name in header if name not in columns]
     if unknown:
         raise Invalid(f"unknown columns: {listed(unknown)} (known: {', '.join(sorted(columns))})",
@@ -139,13 +155,18 @@ def _parse(row: Row, model: type[M], from_csv: bool, report: ImportReport) -> M 
         report.rejected.append(Rejection(row=row.number, errors=[row.error or "empty row"]))
         return None
     data = _from_csv(row.data) if from_csv else row.data
+    key = data.get("item_id") or data.get("client_id") or data.get("number")
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        key = data.get("item_id") or data.get("client_id") or data.get("number")
         errors = [f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()]
         report.rejected.append(Rejection(row=row.number, key=str(key) if key else None, errors=errors))
         return None
+    if formulas := formula_fields(parsed):
+        report.rejected.append(Rejection(row=row.number, key=str(key) if key else None, errors=[
+            f"{field}: {FORMULA_REFUSED}" for field in formulas]))
+        return None
+    return parsed
 
 
 def _from_csv(cells: dict[str, Any]) -> dict[str, Any]:

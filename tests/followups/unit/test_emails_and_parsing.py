@@ -124,3 +124,22 @@ class TestAttachmentTypes:
         assert check_content("application/octet-stream", b"\x89PNG\r\n\x1a\n...", allowed=self.ALLOWED) == "image/png"
         with pytest.raises(UnsupportedType, match="binary data"):
             check_content("text/plain", b"abc\x00def", allowed=self.ALLOWED)
+
+
+class TestHostileEncodings:
+    @pytest.mark.parametrize("size", [1, 3, 4096])
+    async def test_rows_before_a_bad_byte_are_read_and_the_stop_names_its_offset(self, size: int) -> None:
+        data = "number\nSoc\u00e9t\u00e9\n".encode() + b"C2\n\xe9t\xe9\n"
+        reader = csv_rows(chunks_of(data, size), max_row_bytes=200)
+        rows = [await anext(reader), await anext(reader), await anext(reader)]
+        assert [row.data for row in rows[1:]] == [{"number": "Soc\u00e9t\u00e9"}, {"number": "C2"}]
+        with pytest.raises(StreamBroken, match=r"byte b'\\xe9' at offset 19 \(invalid continuation byte\)"):
+            await anext(reader)
+
+    @pytest.mark.parametrize("data", ["number\nC1\n".encode("utf-16"), "number\nC1\n".encode("utf-16-be"),
+                                      "number\nC1\n".encode("utf-32")])
+    async def test_utf16_and_utf32_are_refused_with_what_to_send(self, data: bytes) -> None:
+        if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            data = b"\xfe\xff" + data
+        with pytest.raises(StreamBroken, match="UTF-16|not UTF-8"):
+            await read(csv_rows, data, 64)

@@ -95,9 +95,13 @@ def checked_type(name: str, declared: str, content: bytes, limits: Limits) -> st
 
 
 def safe_filename(filename: str, *, fallback: str = "attachment") -> str:
-    """The last path segment, without control or reserved characters or leading dots, at most 120
-    characters (keeping the extension); `fallback` when nothing is left."""
+    """The last path segment, without control, invisible or reserved characters or leading dots, at most
+    120 characters (keeping the extension); `fallback` when nothing is left."""
     name = unicodedata.normalize("NFC", filename).replace("\\", "/").split("/")[-1]
+    # Format characters go (bidi overrides and isolates, zero-width ones): `invoice<U+202E>fdp.exe` would
+    # show as `invoiceexe.pdf`. Other control characters (C1 ones too) become `_`, like the reserved ones.
+    name = "".join("" if unicodedata.category(char) == "Cf" else "_" if unicodedata.category(char) == "Cc"
+                   else char for char in name)
     name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
     if not name or set(name) <= {"_", " "}:
         return fallback

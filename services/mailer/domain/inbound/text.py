@@ -32,6 +32,10 @@ _MOBILE_SIGNATURE = re.compile(
 )
 
 
+# Control characters but tab and line breaks (NUL among them): a comment shown to people never needs them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def reply_text(message: Message) -> str:
     """The new text of a reply: its text/plain body, else its text/html body made text; stripped."""
     body = message.get_body(preferencelist=("plain", "html")) if isinstance(message, EmailMessage) else None
@@ -40,7 +44,7 @@ def reply_text(message: Message) -> str:
     content = part_text(body)
     if body.get_content_subtype() == "html":
         content = html_to_text(content)
-    return strip_quoted(content)
+    return strip_quoted(_CONTROLS.sub("", content))
 
 
 def part_text(part: Message) -> str:
