@@ -199,6 +199,8 @@ class EventRouter:
             return None
         route = self.routes.get(envelope.type)
         if route is None and (handled := self._other_versions(envelope.type)):
+            if payload_class(envelope.type) is None:
+                self._count(envelope.type, "unknown_type")
             error = PermanentError(f"{envelope.type}: a version this consumer does not handle (it handles "
                                    f"{', '.join(handled)})")
             await self._dead_letter(record, error, 1, envelope)
