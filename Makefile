@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 
-.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e benchmarks replay-dlq clean
+.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e fuzz benchmarks replay-dlq clean
 
 install: $(STAMP) $(TOOLS)/.installed
 
@@ -45,6 +45,12 @@ test-integration: install
 
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e
+
+## Every service's HTTP API fuzzed from its OpenAPI, long (`make test` runs 8 examples per operation and mode,
+## derandomized): FUZZ_EXAMPLES per operation and mode, FUZZ_SEED to replay a run (unset: derandomized).
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	ARF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),ARF_FUZZ_SEED=$(FUZZ_SEED)) $(BIN)/python -m pytest -q -s tests/fuzz
 
 benchmarks: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
