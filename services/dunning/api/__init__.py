@@ -42,7 +42,8 @@ def install_error_handlers(app: Any) -> None:
 
 
 def scenario_field(problem: str) -> FieldProblem:
-    """`templates.T1.fr.subject: must not be empty` → that field of the body; `step 'D30': …` → `body.steps.D30`."""
+    """`templates.T1.fr.subject: must not be empty` → that field of the body; `step 'D30': …` → `body.steps.D30`
+    (steps and templates named by their code, as the domain names them)."""
     where, sep, message = problem.partition(": ")
     step = re.fullmatch(r"step '(.+)'", where)
     if step:
