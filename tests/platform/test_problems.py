@@ -82,6 +82,17 @@ async def test_every_operation_declares_its_errors_as_problems(service: str, pub
             assert content == {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}, \
                 (path, method, status)
     assert "HTTPValidationError" not in str(spec)
+    schemas = spec["components"]["schemas"]
+    assert all(ref.rsplit("/", 1)[1] in schemas for ref in _refs(spec)), "a $ref points at no schema"
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
 
 
 def _openapi(app: FastAPI) -> dict[str, object]:
