@@ -57,6 +57,11 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
+def invalid_field(field: str, message: str, *, code: str = "invalid") -> ProblemError:
+    """A 422 for one field a rule refuses after parsing (`query.to`: before `from`), named like a validation error."""
+    return ProblemError(422, f"{field}: {message}", code=code, errors=[FieldProblem(field=field, message=message)])
+
+
 def problem_response(status: int, detail: str, *, code: str | None = None,
                      errors: Sequence[FieldProblem] | None = None, headers: dict[str, str] | None = None,
                      **extensions: Any) -> JSONResponse:
