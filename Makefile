@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 
-.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e bench benchmarks replay-dlq clean
+.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e fuzz bench benchmarks replay-dlq clean
 
 install: $(STAMP) $(TOOLS)/.installed node_modules/.installed
 
@@ -42,7 +42,7 @@ test-a-year-ahead: install
 	@command -v faketime >/dev/null || { echo "make test-a-year-ahead needs faketime (apt-get install faketime)"; exit 1; }
 	faketime -f '+365d' $(BIN)/python -m pytest -q
 
-## The three layers (`make test` runs all three): unit needs no server and takes under a minute.
+## The three layers (`make test` runs all three): unit needs no server (about 80 s, the HTTP fuzzing included).
 test-unit: install
 	$(BIN)/python -m pytest -q -m unit
 
@@ -51,6 +51,12 @@ test-integration: install
 
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e
+
+## Every service's HTTP API fuzzed from its OpenAPI, long (`make test` runs 8 examples per operation and mode,
+## derandomized): FUZZ_EXAMPLES per operation and mode, FUZZ_SEED to replay a run (unset: derandomized).
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	ARF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),ARF_FUZZ_SEED=$(FUZZ_SEED)) $(BIN)/python -m pytest -q -s tests/fuzz
 
 ## Run every benchmark once (about 15 minutes on 2 cores) and write docs/benchmarks.md from the run.
 bench: install

@@ -1,4 +1,4 @@
-"""The HTTP side every service shares: lifespan wiring, health, readiness, metrics, API docs.
+"""The HTTP side every service shares: lifespan wiring, health, readiness, metrics, API docs, errors.
 
 Docs are served offline (the Swagger UI assets ship in a Python package; the AsyncAPI page is
 rendered here), because the people who deploy this often run without internet access.
@@ -18,7 +18,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pymongo.errors import ConnectionFailure
 
 from shared.platform.asyncapi import asyncapi_document
 from shared.platform.auth import TokenVerifier
@@ -27,6 +26,7 @@ from shared.platform.idempotency import (
 )
 from shared.platform.idempotency_mongo import MongoIdempotencyStore
 from shared.platform.logging import log_context
+from shared.platform.problems import document_problems, install_problem_handlers, internal_error
 from shared.platform.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def create_http_app(
     _add_operations_routes(app, runtime, title)
     _add_idempotency(app, runtime)  # inside the correlation middleware: its logs carry the correlation id
     _add_correlation_middleware(app)
-    app.add_exception_handler(ConnectionFailure, _database_unavailable)
+    install_problem_handlers(app)  # every error answers RFC 9457 problem details (shared/platform/problems.py)
+    document_problems(app)
     return app
 
 
@@ -77,7 +78,9 @@ def _add_operations_routes(app: FastAPI, runtime: ServiceRuntime, title: str) ->
     async def healthz() -> dict[str, str]:
         return {"status": "alive", "service": runtime.name}
 
-    @ops.get("/readyz", summary="Readiness: MongoDB and Kafka are reachable")
+    @ops.get("/readyz", summary="Readiness: MongoDB and Kafka are reachable",
+             responses={503: {"description": "Not ready: `checks` says which dependency is not reachable",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}})
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(value == "ok" for value in checks.values())
@@ -190,14 +193,9 @@ def _add_correlation_middleware(app: FastAPI) -> None:
                 response = await call_next(request)
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
-                response = JSONResponse(
-                    {"detail": "internal error", "correlation_id": correlation_id}, status_code=500
-                )
+                response = internal_error(correlation_id)
             log.debug("%s %s -> %s in %.1f ms", request.method, request.url.path, response.status_code,
                       (time.perf_counter() - started) * 1000)
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
 
-
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503)

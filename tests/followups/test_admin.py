@@ -73,7 +73,7 @@ class TestTemplates:
         body = {**self.BODY, "variants": {"fr": {"subject": "Relance", "body": "Montant : #montant_total"}}}
         error = await api.fails("POST", "/admin/templates", 422, json=body)
         assert error["code"] == "template_rejected"
-        assert error["problems"] == [{"field": "variants.fr.body", "message": "unknown hashtag #montant_total"}]
+        assert error["errors"] == [{"field": "body.variants.fr.body", "message": "unknown hashtag #montant_total"}]
 
     @pytest.mark.fakes_suffice
     async def test_a_sandbox_escape_is_refused_at_save_time(self, api: Api) -> None:

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.dunning.api.deps import MAX_AGENDA_DAYS, Api, Collector
@@ -11,6 +11,7 @@ from services.dunning.domain.agenda import AgendaEntry
 from services.dunning.domain.decisions import StepRecord
 from services.dunning.handlers import agenda as handlers
 from shared.platform.auth import CurrentPrincipal
+from shared.platform.problems import invalid_field
 
 router = APIRouter()
 
@@ -25,7 +26,7 @@ async def agenda(
     first = first or deps.clock.today()
     last = last or first + timedelta(days=7)
     if last < first or (last - first).days > MAX_AGENDA_DAYS:
-        raise HTTPException(422, f"'to' must be on or after 'from', at most {MAX_AGENDA_DAYS} days later")
+        raise invalid_field("query.to", f"'to' must be on or after 'from', at most {MAX_AGENDA_DAYS} days later")
     collector = principal.user_id if collector_id == "me" else collector_id
     return await handlers.agenda_entries(principal.tenant_id, first=first, last=last, collector_id=collector,
                                          include_skipped=include_skipped, uow=deps.uow)

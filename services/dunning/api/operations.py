@@ -16,8 +16,12 @@ from services.dunning.domain.passes import PassReport
 router = APIRouter()
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # a pass looks steps' offsets away from its day
+
+
 class RunRequest(BaseModel):
-    as_of: date | None = Field(None, description="The day to run for (default: the clock's today)")
+    as_of: date | None = Field(None, ge=EARLIEST, le=LATEST,
+                               description="The day to run for (default: the clock's today), 1900-01-01 to 2999-12-31")
     ignore_lease: bool = Field(False, description="Run even if another replica holds the scheduler lease")
 
 

@@ -1,4 +1,4 @@
-"""Domain errors as precise HTTP answers: {"detail": message, "code": …, plus the details a program needs}."""
+"""Domain errors as precise HTTP answers: RFC 9457 problems with `code` and the details a program needs."""
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from services.followups.domain.errors import (
     Unavailable,
     UnsupportedType,
 )
+from shared.platform.problems import FieldProblem, problem_response
 
 STATUS = {Unavailable: 503, NotFound: 404, Conflict: 409, TooLarge: 413, UnsupportedType: 415, Invalid: 422}
 
@@ -20,6 +21,8 @@ def add_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, FollowupsError)
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
-        return JSONResponse({"detail": exc.message, "code": exc.code, **exc.details}, status_code=status)
+        details = dict(exc.details)
+        errors = [FieldProblem(field=f"body.{p['field']}", message=p["message"]) for p in details.pop("problems", [])]
+        return problem_response(status, exc.message, code=exc.code, errors=errors, **details)
 
     app.add_exception_handler(FollowupsError, domain_error)

@@ -27,6 +27,7 @@ from services.indicators.ports import FiguresReads, HistoryReads, Tx
 from shared.contracts.values import Currency
 from shared.platform.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.platform.clock import Clock
+from shared.platform.problems import invalid_field
 from shared.ports import UnitOfWork
 
 MAX_SERIES_DAYS = 400
@@ -56,7 +57,7 @@ def _scope(kind: ScopeKind, scope_id: str | None) -> str:
     try:
         return scope_of(kind, scope_id)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+        raise invalid_field("query.id", str(exc)) from None
 
 
 def _not_found(exc: ScopeNotFound) -> HTTPException:
@@ -79,7 +80,7 @@ async def get_kpis_as_at(request: Request, principal: CurrentPrincipal,
                          scope: ScopeParam = ScopeKind.TENANT, scope_id: IdParam = None) -> ScopeKpis:
     api = deps(request)
     if at > api.clock.now():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="`at` is in the future")
+        raise invalid_field("query.at", "`at` is in the future")
     try:
         return await kpis_as_at(principal.tenant_id, _scope(scope, scope_id), at, reader=api.reader,
                                 history=api.history, clock=api.clock)
@@ -93,10 +94,9 @@ async def get_series(request: Request, principal: CurrentPrincipal,
                      scope: ScopeParam = ScopeKind.TENANT, scope_id: IdParam = None) -> Series:
     api = deps(request)
     if last < first:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="`to` is before `from`")
+        raise invalid_field("query.to", "`to` is before `from`")
     if last - first > timedelta(days=MAX_SERIES_DAYS):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"a series spans at most {MAX_SERIES_DAYS} days")
+        raise invalid_field("query.to", f"a series spans at most {MAX_SERIES_DAYS} days")
     try:
         return await kpi_series(principal.tenant_id, _scope(scope, scope_id), first, last, reader=api.reader,
                                 history=api.history, clock=api.clock)
@@ -115,12 +115,11 @@ async def get_explanation(request: Request, principal: CurrentPrincipal, kpi: Kp
                           scope: ScopeParam = ScopeKind.TENANT, scope_id: IdParam = None) -> ExplainedMove:
     api = deps(request)
     if to_at < from_at:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="`to` is before `from`")
+        raise invalid_field("query.to", "`to` is before `from`")
     if to_at > api.clock.now():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="`to` is in the future")
+        raise invalid_field("query.to", "`to` is in the future")
     if currency is None and kpi is not Kpi.OPEN_FOLLOW_UPS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"{kpi.value} is per currency: give `currency`")
+        raise invalid_field("query.currency", f"{kpi.value} is per currency: give `currency`")
     try:
         return await explain_move(principal.tenant_id, _scope(scope, scope_id), kpi, currency or "", from_at, to_at,
                                   limit=limit, reader=api.reader, history=api.history, clock=api.clock)

@@ -1,13 +1,14 @@
 """Templates: the hashtags a template may use, every problem that keeps one from being saved, and
 a preview rendered as the client would receive it."""
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.mailer.api.deps import Admin, AnyUser, deps
 from services.mailer.domain.preview import preview
 from shared.contracts.email import EmailPurpose, RenderContext
 from shared.contracts.values import LanguageCode, TemplateVariant
+from shared.platform.problems import FieldProblem, ProblemError
 from shared.templating import HASHTAGS, TemplateProblem, TemplateRejected, check_template
 
 router = APIRouter()
@@ -64,7 +65,7 @@ async def check(body: TemplateIn, principal: AnyUser) -> CheckOut:
 
 
 @router.post("/templates/preview", tags=["templates"], summary="Render a template as the client would receive it",
-             responses={422: {"description": "The template cannot be rendered; `detail.problems` lists why"}})
+             responses={422: {"description": "The template cannot be rendered; `errors` lists why"}})
 async def preview_template(body: PreviewIn, principal: Admin, request: Request) -> PreviewOut:
     problems = _problems(body)
     try:
@@ -73,10 +74,9 @@ async def preview_template(body: PreviewIn, principal: Admin, request: Request) 
         rendered = preview(body.variants, language=body.language, default_language=body.default_language,
                            purpose=body.purpose, context=body.context, today=deps(request).clock.today())
     except TemplateRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail={
-            "message": f"the template cannot be used: {exc}",
-            "problems": [{"field": p.field, "message": p.message} for p in exc.problems],
-        }) from None
+        raise ProblemError(422, f"the template cannot be used: {exc}", code="template_rejected",
+                           errors=[FieldProblem(field=f"body.{p.field}", message=p.message) for p in exc.problems]
+                           ) from None
     return PreviewOut(language=rendered.language, subject=rendered.subject, text=rendered.text, html=rendered.html)
 
 

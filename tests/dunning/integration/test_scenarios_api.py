@@ -29,13 +29,15 @@ class TestScenarioCrud:
         body["templates"][0]["variants"]["en"]["body"] = "Pay #amount_due now {{ ''.__class__.__mro__ }}"
         response = await dunning.http.post("/scenarios", json=body)
         assert response.status_code == 422
-        problems = " ".join(response.json()["detail"]["problems"])
-        assert "unknown hashtag #amount_due" in problems
+        problem = response.json()
+        assert problem["code"] == "scenario_invalid"
+        field = f"body.templates.{body['templates'][0]['code']}.en.body"
+        assert any(e["field"] == field and "unknown hashtag #amount_due" in e["message"] for e in problem["errors"])
         escape = default_body(code="strict", is_default=False)
         escape["templates"][0]["variants"]["en"]["body"] = "{{ ''.__class__.__mro__ }}"
         response = await dunning.http.post("/scenarios", json=escape)
         assert response.status_code == 422
-        assert "'__class__' is not allowed" in " ".join(response.json()["detail"]["problems"])
+        assert any("'__class__' is not allowed" in e["message"] for e in response.json()["errors"])
 
     async def test_steps_that_cannot_run_are_refused_with_every_reason(self, dunning: Dunning) -> None:
         body = default_body(code="odd", is_default=False)
@@ -44,10 +46,10 @@ class TestScenarioCrud:
         body["steps"][4] = {**body["steps"][4], "offset_days": 30}  # same day as the formal notice
         response = await dunning.http.post("/scenarios", json=body)
         assert response.status_code == 422
-        problems = response.json()["detail"]["problems"]
-        assert any("a call step cannot be automatic" in p for p in problems)
-        assert any("unknown template 'nope'" in p for p in problems)
-        assert any("two steps fall on D+30" in p for p in problems)
+        problems = [(e["field"], e["message"]) for e in response.json()["errors"]]
+        assert any(field.startswith("body.steps.") and "a call step cannot be automatic" in m for field, m in problems)
+        assert any(field.startswith("body.steps.") and "unknown template 'nope'" in m for field, m in problems)
+        assert any("two steps fall on D+30" in m for _, m in problems)
 
     async def test_one_default_per_tenant_and_the_default_cannot_be_deleted(self, dunning: Dunning) -> None:
         created = await dunning.http.post("/scenarios", json=default_body(code="gentle", name="Gentle"))

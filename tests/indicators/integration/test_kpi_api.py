@@ -120,21 +120,23 @@ class TestKpiApi:
         assert (await http.post("/admin/recompute", headers=collector)).status_code == 403
         assert (await http.put("/settings/reporting-currency", headers=collector,
                                json={"currency": "EUR", "rates": {}})).status_code == 403
-        bad = [
-            ("/kpis", {"scope": "client"}),
-            ("/kpis", {"scope": "tenant", "id": "x"}),
-            ("/kpis", {"scope": "planet", "id": "x"}),
-            ("/kpis/as-at", {"at": "2026-11-02T12:00:00"}),
-            ("/kpis/as-at", {"at": "2999-01-01T00:00:00Z"}),
-            ("/kpis/series", {"from": "2026-11-05", "to": "2026-11-01"}),
+        bad = [  # each refused with a problem naming the field at fault
+            ("/kpis", {"scope": "client"}, "query.id"),
+            ("/kpis", {"scope": "tenant", "id": "x"}, "query.id"),
+            ("/kpis", {"scope": "planet", "id": "x"}, "query.scope"),
+            ("/kpis/as-at", {"at": "2026-11-02T12:00:00"}, "query.at"),
+            ("/kpis/as-at", {"at": "2999-01-01T00:00:00Z"}, "query.at"),
+            ("/kpis/series", {"from": "2026-11-05", "to": "2026-11-01"}, "query.to"),
             ("/kpis/explain", {"kpi": "disputed_outstanding", "from": "2026-11-01T00:00:00Z",
-                               "to": "2026-11-02T00:00:00Z"}),
+                               "to": "2026-11-02T00:00:00Z"}, "query.currency"),
             ("/kpis/explain", {"kpi": "dso", "currency": "EUR", "from": "2026-11-01T00:00:00Z",
-                               "to": "2026-11-02T00:00:00Z"}),
+                               "to": "2026-11-02T00:00:00Z"}, "query.kpi"),
         ]
-        for path, params in bad:
+        for path, params, field in bad:
             response = await http.get(path, params=params)
             assert response.status_code == 422, (path, params, response.text)
+            assert response.headers["content-type"] == "application/problem+json", (path, params)
+            assert [e["field"] for e in response.json()["errors"]] == [field], (path, params, response.text)
         assert (await http.get("/kpis", params={"scope": "client", "id": "nobody"})).status_code == 404
         rates = await http.put("/settings/reporting-currency", json={"currency": "EUR", "rates": {"USD": "-1"}})
         assert rates.status_code == 422

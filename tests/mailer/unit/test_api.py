@@ -54,11 +54,12 @@ class TestHashtagsAndTemplates:
         async with mailer.http() as http:
             response = await http.post("/templates/preview", json=body)
         assert response.status_code == 422
-        detail = response.json()["detail"]
-        messages = {(p["field"], p["message"]) for p in detail["problems"]}
-        assert ("variants.en.body", "access to '__class__' is not allowed in a template") in messages
-        assert ("variants.en.body", "calling '__subclasses__' is not allowed in a template") in messages
-        assert detail["message"].startswith("the template cannot be used: variants.en.body: ")
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json" and problem["status"] == 422
+        messages = {(p["field"], p["message"]) for p in problem["errors"]}
+        assert ("body.variants.en.body", "access to '__class__' is not allowed in a template") in messages
+        assert ("body.variants.en.body", "calling '__subclasses__' is not allowed in a template") in messages
+        assert problem["detail"].startswith("the template cannot be used: variants.en.body: ")
 
     async def test_check_lists_unknown_hashtags_and_internal_links_in_client_emails(self, mailer: OfflineMailer) -> None:
         body = {"variants": {"fr": {"subject": "#client_nom", "body": "#link_url"}}, "purpose": "client"}
