@@ -52,7 +52,7 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e
 
-## Every service's HTTP API fuzzed from its OpenAPI, long (`make test` runs 8 examples per operation and mode,
+## Every service's HTTP API fuzzed from its OpenAPI, long (`make test` runs 3 examples per operation and mode,
 ## derandomized): FUZZ_EXAMPLES per operation and mode, FUZZ_SEED to replay a run (unset: derandomized).
 FUZZ_EXAMPLES ?= 300
 fuzz: install
