@@ -31,24 +31,72 @@ async def subscriptions(service_urls: list[str]) -> set[tuple[str, str]]:
     return pairs
 
 
+# Reading past the committed offset stops here: enough to say "not drained", and bounded at Ctrl-C.
+READ_AHEAD_LIMIT = 10_000
+
+
 async def consumer_lag(bootstrap_servers: str, pairs: set[tuple[str, str]]) -> int:
-    lag = 0
-    for group in sorted({group for group, _ in pairs}):
-        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
-        await probe.start()
-        try:
-            for topic in sorted(topic for g, topic in pairs if g == group):
-                partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
-                if not partitions:
-                    await probe._client.force_metadata_update()
-                    partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
-                ends = await probe.end_offsets(partitions)
-                for partition in partitions:
-                    committed = await probe.committed(partition) or 0
-                    lag += max(ends[partition] - committed, 0)
-        finally:
-            await probe.stop()
-    return lag
+    """Records on the topics that each group has not committed, summed (see `group_lag`)."""
+    lags = await group_lags(bootstrap_servers, pairs)
+    return sum(lags.values())
+
+
+async def group_lags(bootstrap_servers: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The lag of each (group, topic): records actually readable past the group's committed offset.
+
+    The local broker (Tansu) reports high watermarks below the last offset, so the lag is not
+    `end - committed`: the records after the committed offset are read (up to READ_AHEAD_LIMIT a
+    partition) and counted, and the reported end only raises that figure, never lowers it.
+    """
+    lags: dict[tuple[str, str], int] = {}
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False)
+    await reader.start()
+    try:
+        for group in sorted({group for group, _ in pairs}):
+            probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
+            await probe.start()
+            try:
+                for topic in sorted(topic for g, topic in pairs if g == group):
+                    partitions = await _partitions(probe, topic)
+                    committed = {tp: await probe.committed(tp) or 0 for tp in partitions}
+                    ends = await probe.end_offsets(partitions) if partitions else {}
+                    read = await _readable_after(reader, committed)
+                    lags[(group, topic)] = sum(max(read[tp], ends[tp] - committed[tp], 0) for tp in partitions)
+            finally:
+                await probe.stop()
+    finally:
+        await reader.stop()
+    return lags
+
+
+async def _partitions(probe: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    found = probe.partitions_for_topic(topic)
+    if not found:
+        await probe._client.force_metadata_update()
+        found = probe.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(found or set())]
+
+
+async def _readable_after(reader: AIOKafkaConsumer, committed: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """How many records each partition holds from its committed offset on (the last record read + 1 - committed)."""
+    last_read = {tp: offset - 1 for tp, offset in committed.items()}
+    if not committed:
+        return {}
+    reader.assign(list(committed))
+    for tp, offset in committed.items():
+        reader.seek(tp, offset)
+    while True:
+        batch = await reader.getmany(timeout_ms=300, max_records=1000)
+        if not batch:
+            break
+        for tp, records in batch.items():
+            last_read[tp] = max(last_read[tp], records[-1].offset)
+            if last_read[tp] + 1 - committed[tp] >= READ_AHEAD_LIMIT:
+                reader.pause(tp)
+        if all(last_read[tp] + 1 - committed[tp] >= READ_AHEAD_LIMIT for tp in committed):
+            break
+    reader.assign([])
+    return {tp: last_read[tp] + 1 - offset for tp, offset in committed.items()}
 
 
 async def wait_until_drained(service_urls: list[str], bootstrap_servers: str, *, timeout_s: float) -> str:
