@@ -2,6 +2,7 @@
 every consumer group has read everything on its topics."""
 
 import asyncio
+import contextlib
 import time
 
 import httpx
@@ -18,16 +19,18 @@ async def outbox_pending(service_urls: list[str]) -> int:
     return total
 
 
-async def subscriptions(service_urls: list[str]) -> set[tuple[str, str]]:
-    """(consumer group, topic) pairs, read from each service's AsyncAPI receive operations."""
+async def subscriptions(service_urls: list[str], topic_prefix: str = "") -> set[tuple[str, str]]:
+    """(consumer group, topic) pairs, read from each service's AsyncAPI receive operations (the runtime puts
+    the topic prefix in front of each group's name)."""
     pairs = set()
     async with httpx.AsyncClient(timeout=3.0) as http:
         for url in service_urls:
             spec = (await http.get(f"{url}/asyncapi.json")).json()
             for name, operation in (spec.get("operations") or {}).items():
                 if operation.get("action") == "receive" and ":" in name:
-                    group, topics = name.split(":", 1)  # the runtime titles subscribers "<group>:<t1>,<t2>"
-                    pairs.update((group, topic) for topic in topics.split(","))
+                    # the runtime titles subscribers "<group>:<t1>,<t2>", and the AsyncAPI adds ":<t1>Subscribe"
+                    group, topics = name.split(":", 2)[:2]
+                    pairs.update((topic_prefix + group, topic) for topic in topics.split(","))
     return pairs
 
 
@@ -65,8 +68,14 @@ async def group_lags(bootstrap_servers: str, pairs: set[tuple[str, str]]) -> dic
             finally:
                 await probe.stop()
     finally:
-        await reader.stop()
+        await stop_quietly(reader)
     return lags
+
+
+async def stop_quietly(consumer: AIOKafkaConsumer, timeout_s: float = 5.0) -> None:
+    """Stop a reader, bounded: aiokafka's fetcher can wait forever in close() against the local broker."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(consumer.stop(), timeout_s)
 
 
 async def _partitions(probe: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
