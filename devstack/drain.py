@@ -60,7 +60,7 @@ async def group_lags(bootstrap_servers: str, pairs: set[tuple[str, str]]) -> dic
             await probe.start()
             try:
                 for topic in sorted(topic for g, topic in pairs if g == group):
-                    partitions = await _partitions(probe, topic)
+                    partitions = await partitions_of(probe, topic)
                     committed = {tp: await probe.committed(tp) or 0 for tp in partitions}
                     ends = await probe.end_offsets(partitions) if partitions else {}
                     read = await _readable_after(reader, committed)
@@ -78,7 +78,8 @@ async def stop_quietly(consumer: AIOKafkaConsumer, timeout_s: float = 5.0) -> No
         await asyncio.wait_for(consumer.stop(), timeout_s)
 
 
-async def _partitions(probe: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+async def partitions_of(probe: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, after a metadata refresh when the cached metadata does not know it."""
     found = probe.partitions_for_topic(topic)
     if not found:
         await probe._client.force_metadata_update()

@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from devstack.check.model import Difference, Target
-from devstack.drain import group_lags, stop_quietly, subscriptions
-from shared.contracts.topics import DLQ_SUFFIX
+from devstack.drain import group_lags, partitions_of, stop_quietly, subscriptions
+from shared.contracts.topics import DLQ_SUFFIX, Stream, Topics
 
 ALL_TENANTS = "*"  # platform differences are not one tenant's
 
@@ -59,11 +59,11 @@ async def unexpected_dead_letters(target: Target) -> list[Difference]:
                               group_id=None, client_id=f"check-{uuid.uuid4().hex[:6]}")
     await reader.start()
     try:
-        topics = sorted(t for t in await reader.topics()
-                        if t.endswith(DLQ_SUFFIX) and t.startswith(target.topic_prefix + "arf."))
-        found: list[tuple[str, str, str]] = []
-        for topic in topics:
-            found += await _read_dead_letters(reader, topic)
+        listed = {t for t in await reader.topics() if t.endswith(DLQ_SUFFIX) and t.startswith(target.topic_prefix + "arf.")}
+        topics = sorted(listed | {Topics(target.topic_prefix).dead_letter(stream) for stream in Stream})
+        # every partition first, then one assignment: once a reader is assigned, its metadata covers only that
+        partitions = [tp for topic in topics for tp in await partitions_of(reader, topic)]
+        found = await _read_dead_letters(reader, partitions)
     finally:
         await stop_quietly(reader)
     differences = []
@@ -73,18 +73,18 @@ async def unexpected_dead_letters(target: Target) -> list[Difference]:
     return differences
 
 
-async def _read_dead_letters(reader: AIOKafkaConsumer, topic: str) -> list[tuple[str, str, str]]:
-    partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or set())]
+async def _read_dead_letters(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> list[tuple[str, str, str]]:
+    """(topic, event id, reason) of every record on `partitions`, from offset 0 to the last one readable."""
     if not partitions:
         return []
     reader.assign(partitions)
     for partition in partitions:  # from offset 0, not seek_to_beginning (which can hang on the local broker)
         reader.seek(partition, 0)
     records = []
-    while batch := await reader.getmany(timeout_ms=500, max_records=1000):
+    while batch := await reader.getmany(timeout_ms=1000, max_records=1000):
         for partition_records in batch.values():
             for record in partition_records:
                 headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
-                event_id = headers.get("dlq_event_id") or f"{topic}@{record.partition}/{record.offset}"
-                records.append((topic, event_id, headers.get("dlq_error", "(no reason)")))
+                event_id = headers.get("dlq_event_id") or f"{record.topic}@{record.partition}/{record.offset}"
+                records.append((record.topic, event_id, headers.get("dlq_error", "(no reason)")))
     return records
