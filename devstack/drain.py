@@ -122,4 +122,5 @@ async def wait_until_drained(service_urls: list[str], bootstrap_servers: str, *,
         except Exception as exc:  # a service already gone: nothing more to wait for
             return f"drain check stopped: {exc}"
         await asyncio.sleep(0.5)
-    return f"gave up waiting after {timeout_s:.0f} s ({pending} unpublished, {lag} unconsumed: re-published at next start)"
+    return (f"gave up waiting after {timeout_s:.0f} s ({pending} unpublished, {lag} unconsumed: "
+            "re-published at next start)")

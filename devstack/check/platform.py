@@ -59,7 +59,8 @@ async def unexpected_dead_letters(target: Target) -> list[Difference]:
                               group_id=None, client_id=f"check-{uuid.uuid4().hex[:6]}")
     await reader.start()
     try:
-        listed = {t for t in await reader.topics() if t.endswith(DLQ_SUFFIX) and t.startswith(target.topic_prefix + "arf.")}
+        ours = target.topic_prefix + "arf."
+        listed = {t for t in await reader.topics() if t.endswith(DLQ_SUFFIX) and t.startswith(ours)}
         topics = sorted(listed | {Topics(target.topic_prefix).dead_letter(stream) for stream in Stream})
         # every partition first, then one assignment: once a reader is assigned, its metadata covers only that
         partitions = [tp for topic in topics for tp in await partitions_of(reader, topic)]
