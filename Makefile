@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 
-.PHONY: install up test test-a-year-ahead test-unit test-integration test-e2e fuzz bench benchmarks replay-dlq clean
+.PHONY: install up check test test-a-year-ahead test-unit test-integration test-e2e fuzz bench benchmarks replay-dlq clean
 
 install: $(STAMP) $(TOOLS)/.installed node_modules/.installed
 
@@ -31,6 +31,11 @@ node_modules/.installed: package.json package-lock.json
 ## Start the broker, the database, an SMTP sink and the four services, with a demo tenant.
 up: install
 	$(BIN)/python -m devstack up
+
+## Check the stack `make up` runs, across the services (docs/reliability.md); exits 1 on any difference.
+## Options: make check ARGS='--tenant demo --expect-dead-letter <event id> --lag-timeout 60'
+check: install
+	$(BIN)/python -m devstack.check $(ARGS)
 
 ## Run the whole suite (what CI runs).
 test: install

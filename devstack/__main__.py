@@ -1,7 +1,8 @@
 """`python -m devstack up` (what `make up` runs): the whole system on the local default infrastructure.
 
 Starts Tansu, SecantusDB, an SMTP sink and the four services; seeds a demo tenant; prints where to
-look; on Ctrl-C waits until every event is published and consumed, then stops the services, then
+look; restarts a service that dies (with backoff) and stops when the infrastructure dies
+(devstack/supervision.py); on Ctrl-C waits until every event is published and consumed, then stops the services, then
 the infrastructure. Data lives under .data/ and survives a restart.
 """
 
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from devstack.drain import wait_until_drained
 from devstack.processes import ManagedProcess, mongo_server_name
 from devstack.seed import DEMO_TENANT, seed_demo
+from devstack.supervision import supervise
 from devstack.stack import StackConfig, infrastructure, services, taken_ports
 from devstack.tokens import ensure_key_pair, mint_token
 from devstack.testing.services import wait_ready
@@ -45,7 +47,7 @@ def up() -> int:
         for process in apps:
             process.start()
         _write_pids(config, infra + apps)
-        return asyncio.run(_run(config, apps, started))
+        return asyncio.run(_run(config, apps, infra, started))
     except RuntimeError as exc:
         say(f"make up: {exc}")
         return 1
@@ -53,7 +55,7 @@ def up() -> int:
         _stop_all(apps, infra)
 
 
-async def _run(config: StackConfig, apps: list[ManagedProcess], started: float) -> int:
+async def _run(config: StackConfig, apps: list[ManagedProcess], infra: list[ManagedProcess], started: float) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,9 +68,12 @@ async def _run(config: StackConfig, apps: list[ManagedProcess], started: float) 
     (config.data_dir / "dev-token.txt").write_text(token + "\n")
     say(await seed_demo(config, token))
     _banner(config, token)
-    watcher = asyncio.create_task(_watch_children(apps, stop))
+    supervisor = asyncio.create_task(supervise(apps, infra, stop, say,
+                                                 on_restart=lambda: _write_pids(config, infra + apps)))
     await stop.wait()
-    watcher.cancel()
+    supervisor.cancel()
+    if not all(process.running for process in infra):
+        return 1  # the supervisor said which one died: nothing left to drain into
     say("stopping: waiting until every event is published and consumed…")
     say(await wait_until_drained(urls, f"127.0.0.1:{config.kafka_port}", timeout_s=20))
     return 0
@@ -82,15 +87,6 @@ async def _wait_all_ready(apps: list[ManagedProcess], urls: list[str]) -> None:
             raise RuntimeError(f"{app.name} is not ready: {exc}\n{app.log_tail()}") from None
 
     await asyncio.gather(*(one(app, url) for app, url in zip(apps, urls, strict=True)))
-
-
-async def _watch_children(apps: list[ManagedProcess], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        for app in apps:
-            if not app.running:
-                say(f"{app.name} stopped unexpectedly; its last lines:\n{app.log_tail()}")
-                stop.set()
-        await asyncio.sleep(1.0)
 
 
 def _banner(config: StackConfig, token: str) -> None:

@@ -1,6 +1,7 @@
 """`make up` (python -m devstack up) as a new user runs it: ready within 60 s on a fresh data folder,
 Ctrl-C leaves no process behind, and a second run finds the data still there."""
 
+import contextlib
 import json
 import os
 import re
@@ -112,3 +113,30 @@ def test_a_port_already_taken_is_named(tmp_path: Path) -> None:
                                 timeout=120)
     assert result.returncode == 1
     assert f"port {env['ARF_DEV_MONGO_PORT']} (MongoDB (ARF_DEV_MONGO_PORT)) is already in use" in result.stdout
+
+
+def test_a_service_killed_with_sigkill_is_restarted_and_ready_again(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = stack_env(data_dir)
+    stack = Stack(env, tmp_path / "stack.log")
+    stack.start()
+    try:
+        stack.wait_for("Press Ctrl-C to stop", timeout_s=120)
+        killed = json.loads((data_dir / "pids.json").read_text())["dunning"]
+        os.killpg(killed, signal.SIGKILL)
+        stack.wait_for(r"supervisor: dunning exited with code -9; restarting in 1 s", timeout_s=10)
+        stack.wait_for(r"supervisor: dunning restarted \(pid \d+, restart #1\)", timeout_s=10)
+        dunning = f"http://localhost:{env['ARF_DEV_DUNNING_PORT']}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{dunning}/readyz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"dunning not ready again within 60 s:\n{stack.output()}")
+        assert json.loads((data_dir / "pids.json").read_text())["dunning"] != killed
+    finally:
+        code = stack.interrupt()
+    assert code == 0, stack.output()
+    assert "stopped every process" in stack.output()

@@ -39,6 +39,7 @@ async def client_items(tenant_id: str, client_id: str, *, uow: DunningUnitOfWork
         lines.append({
             "item_id": item.item_id, "number": item.number, "due_date": item.due_date, "open_amount": str(item.open_amount),
             "currency": item.currency, "closed": item.closed, "scenario_code": item.scenario_code,
+            "held_by_action_id": item.held_by_action_id,
             "last_step": item.done_step, "last_step_on": item.done_on,
             "next_step": step.code if step else None, "next_step_on": step.date_for(item.due_date) if step else None,
             "due_now": due.step.code if due else None,

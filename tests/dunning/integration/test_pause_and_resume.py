@@ -37,6 +37,8 @@ class TestFollowUpStopsRemindersUntilResolved:
         await dunning.settle()
         held = await dunning.run(day(5))
         assert (held.sent, held.skipped) == (0, 1)
+        [line] = (await dunning.http.get("/clients/c1/items")).json()  # what the consistency checker reads
+        assert line["held_by_action_id"] == "fu-1"
 
         await dunning.send(
             ItemStatusChanged(client_id="c1", status_code="dispute_resolved",
@@ -47,6 +49,8 @@ class TestFollowUpStopsRemindersUntilResolved:
         await dunning.settle()
         resumed = await dunning.run(day(9))
         assert resumed.sent == 1
+        [line] = (await dunning.http.get("/clients/c1/items")).json()
+        assert line["held_by_action_id"] is None
 
         emails = await dunning.emails()
         assert [e["idempotency_key"] for e in emails] == [
