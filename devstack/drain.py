@@ -28,7 +28,7 @@ async def subscriptions(service_urls: list[str], topic_prefix: str = "") -> set[
             spec = (await http.get(f"{url}/asyncapi.json")).json()
             for name, operation in (spec.get("operations") or {}).items():
                 if operation.get("action") == "receive" and ":" in name:
-                    # the runtime titles subscribers "<group>:<t1>,<t2>", and the AsyncAPI adds ":<t1>Subscribe"
+                    # receive operations are named "<group>:<topic>" (shared/platform/asyncapi.py)
                     group, topics = name.split(":", 2)[:2]
                     pairs.update((topic_prefix + group, topic) for topic in topics.split(","))
     return pairs
