@@ -4,6 +4,7 @@ orchestrator, which stops them in order) and killed with their parent if it dies
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -102,8 +103,21 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return not port_accepts(port)
 
 
+# Ports handed to processes started later are taken below the kernel's ephemeral range: a port the kernel
+# hands out (bind to 0) can be given again to an outgoing connection before the process binds it, and the
+# process then fails "address already in use" (seen: a database of `make up` under a loaded test run).
+_HANDED_OUT: set[int] = set()
+_BELOW_EPHEMERAL = (20000, 32767)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
+    """A port free now that no outgoing connection will take meanwhile, never the same one twice here."""
+    for _ in range(500):
+        port = random.randint(*_BELOW_EPHEMERAL)
+        if port not in _HANDED_OUT and port_free(port):
+            _HANDED_OUT.add(port)
+            return port
+    with socket.socket() as probe:  # that range is full: fall back to the kernel's choice
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
